@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Set up and run every check Meniscus has: lint, layering contracts, the whole test suite.
+# This is the README's test command and exactly what CI (.ci/run) calls.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh --dev
+export PYTHONHASHSEED=0
+.venv/bin/ruff check .
+.venv/bin/lint-imports
+exec .venv/bin/python -m pytest "$@"

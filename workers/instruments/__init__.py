@@ -1,0 +1,1 @@
+"""Instrument protocols and backends (sim, nifpga, camera, stage). Never imported by pages."""
