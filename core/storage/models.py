@@ -1,0 +1,154 @@
+"""SQLAlchemy 2 models of the run ledger: instruments, runs, spots, measurements, analyses,
+and the per-instrument lease that guarantees one active run per instrument.
+
+The schema is owned by the Alembic migrations in ``core/storage/migrations``; these models
+must match them (a test compares the two).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from core.storage.states import RunState, SpotState
+
+
+def utcnow() -> datetime:
+    """Timezone-aware current time in UTC (stored as such on PostgreSQL and SQLite)."""
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict] = {dict: JSON, list: JSON}
+
+
+class Instrument(Base):
+    """An instrument a run can be submitted to (``sim`` is always there)."""
+
+    __tablename__ = "instruments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    backend: Mapped[str] = mapped_column(String(32))
+    config: Mapped[dict] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class InstrumentLease(Base):
+    """Which run holds an instrument. One row per instrument; taking it bumps ``fencing_token``.
+
+    A worker writes to the ledger only while its token is the current one, so a worker that
+    lost its lease (and whose run was recovered) cannot corrupt the run that took over.
+    """
+
+    __tablename__ = "instrument_leases"
+
+    instrument_id: Mapped[int] = mapped_column(ForeignKey("instruments.id"), primary_key=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"), nullable=True)
+    fencing_token: Mapped[int] = mapped_column(BigInteger, default=0)
+    holder: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    acquired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class Run(Base):
+    """One grid executed on one instrument."""
+
+    __tablename__ = "runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    instrument_id: Mapped[int] = mapped_column(ForeignKey("instruments.id"))
+    operator: Mapped[str] = mapped_column(String(64), default="")
+    state: Mapped[str] = mapped_column(String(16), default=RunState.QUEUED.value, index=True)
+    grid: Mapped[dict] = mapped_column(default=dict)
+    grid_hash: Mapped[str] = mapped_column(String(64))
+    abort_request: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    pause_request: Mapped[bool] = mapped_column(default=False)
+    speed: Mapped[float] = mapped_column(Float, default=1.0)
+    tags: Mapped[list] = mapped_column(default=list)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    instrument: Mapped[Instrument] = relationship()
+    spots: Mapped[list[Spot]] = relationship(
+        back_populates="run", order_by="Spot.order", cascade="all, delete-orphan"
+    )
+
+
+class Spot(Base):
+    """One planned landing site of a run, with its conditions and ledger state."""
+
+    __tablename__ = "spots"
+    __table_args__ = (UniqueConstraint("run_id", "order", name="uq_spot_run_order"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    order: Mapped[int] = mapped_column(Integer)
+    row: Mapped[int] = mapped_column(Integer)
+    col: Mapped[int] = mapped_column(Integer)
+    x_um: Mapped[float] = mapped_column(Float)
+    y_um: Mapped[float] = mapped_column(Float)
+    condition: Mapped[str] = mapped_column(String(200))
+    technique: Mapped[dict] = mapped_column(default=dict)
+    current_density_mA_cm2: Mapped[float | None] = mapped_column(Float, nullable=True)
+    duration_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    state: Mapped[str] = mapped_column(String(16), default=SpotState.PENDING.value, index=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    run: Mapped[Run] = relationship(back_populates="spots")
+    measurement: Mapped[Measurement | None] = relationship(
+        back_populates="spot", uselist=False, cascade="all, delete-orphan"
+    )
+
+
+class Measurement(Base):
+    """The data file of a measured spot (HDF5), committed only after it is safely on disk."""
+
+    __tablename__ = "measurements"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    spot_id: Mapped[int] = mapped_column(ForeignKey("spots.id"), unique=True)
+    path: Mapped[str] = mapped_column(String(500))
+    sha256: Mapped[str] = mapped_column(String(64))
+    n_samples: Mapped[int] = mapped_column(Integer, default=0)
+    n_frames: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    spot: Mapped[Spot] = relationship(back_populates="measurement")
+
+
+class Analysis(Base):
+    """One version of one kind of analysis of a spot; re-analysis adds a version."""
+
+    __tablename__ = "analyses"
+    __table_args__ = (
+        UniqueConstraint("spot_id", "kind", "version", name="uq_analysis_spot_kind_version"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    spot_id: Mapped[int] = mapped_column(ForeignKey("spots.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    version: Mapped[int] = mapped_column(Integer)
+    parameters: Mapped[dict] = mapped_column(default=dict)
+    results: Mapped[dict] = mapped_column(default=dict)
+    software_version: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
