@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --dev
+bash scripts/services.sh
 export PYTHONHASHSEED=0
 .venv/bin/ruff check .
 .venv/bin/lint-imports
