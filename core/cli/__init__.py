@@ -28,8 +28,12 @@ COMMAND_MODULES = (
     "core.cli.demo",
     "core.cli.analyse_galvanostatic",
     "core.cli.analyse_cv",
+    "core.cli.analyse_movie",
+    "core.cli.analyse_sem",
     "core.cli.simulate_galvanostatic",
     "core.cli.simulate_cv",
+    "core.cli.simulate_movie",
+    "core.cli.simulate_sem",
 )
 
 #: first words that hold several commands: one-line help and the longer description
@@ -60,6 +64,16 @@ examples:
   python -m core analyse galvanostatic spot.csv --current-density 0.78
   python -m core simulate cv --seed 1 --out cv.csv
   python -m core analyse cv cv.csv --json
+  python -m core simulate movie --current-density 0.78 --duration 6 --seed 1 --out spot.ome.tif
+  python -m core analyse movie spot.ome.tif --tnuc-map tnuc.npy
+  python -m core simulate galvanostatic --current-density 0.78 --duration 6 --seed 1 \\
+      --footprint-um 10 --out spot.csv
+  python -m core analyse movie spot.ome.tif --trace spot.csv --current-density 0.78 --json
+  python -m core simulate sem --current-density 0.78 --duration 15 --out footprint.tif
+  python -m core analyse sem footprint.tif --overlay footprint_qa.png
+
+Movies are TIFF stacks (OME, Micro-Manager, ImageJ, camera) or AVI; SEM images are TIFF
+(FEI/Thermo, Zeiss or a resolution tag). Each command's --help says more.
 
 exit status: 0 done; 2 bad options, or a file that cannot be read or analysed (one line on
 stderr naming the file and the problem).

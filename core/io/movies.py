@@ -131,6 +131,67 @@ class Movie:
             return np.empty((0, *self.shape[1:]), dtype=self.dtype)
         return self._source.read(start, stop)
 
+    def __getitem__(self, key) -> np.ndarray:
+        """NumPy-style indexing that reads only the frames the time index selects.
+
+        The time index (first) is an int or a slice with any step; the rest of ``key``
+        (ints, slices, index arrays, a (rows, cols) boolean mask, ``None``, ``...``) is applied
+        to those frames as NumPy applies it. ``movie[a:b, r0:r1, c0:c1]`` equals
+        ``movie.frames(a, b)[:, r0:r1, c0:c1]``, but whole frames are read about 64 MB at a
+        time and reduced before the next read, so a crop of a movie larger than memory can be
+        taken. This lets analyses written for (T, R, C) arrays (``detect_landing``,
+        ``process_movie``, ``nucleation_time_map``) take a Movie.
+
+        Raises
+        ------
+        IndexError
+            A time index that is neither an int nor a slice (NumPy would take index arrays
+            there), one out of range, an invalid rest of ``key``, or index arrays separated
+            by ``None`` or ``...`` (NumPy would move their axes before the time axis).
+        """
+        key = key if isinstance(key, tuple) else (key,)
+        time_key, rest = (key[0], key[1:]) if key else (slice(None), ())
+        if time_key is Ellipsis:
+            # a leading ... covers the time axis unless the indices after it fill all 3 axes
+            axes = sum(
+                np.ndim(k) if np.asarray(k).dtype == bool else 1 for k in rest if k is not None
+            )
+            time_key, rest = (rest[0], rest[1:]) if axes >= 3 else (slice(None), key)
+        advanced = [
+            i
+            for i, k in enumerate(rest)
+            if not (k is None or k is Ellipsis or isinstance(k, slice))
+        ]
+        if any(np.ndim(rest[i]) for i in advanced) and advanced[-1] - advanced[0] >= len(advanced):
+            raise IndexError(
+                f"index arrays separated by None or ... in {key!r} would move the time axis; "
+                "index the frames' array instead"
+            )
+        if not isinstance(time_key, slice):
+            is_int = isinstance(time_key, (int, np.integer)) and not isinstance(time_key, bool)
+            if not is_int:
+                raise IndexError(f"the time axis takes an int or a slice, not {time_key!r}")
+            return self.frame(int(time_key))[rest]
+
+        selected = range(*time_key.indices(self.shape[0]))
+        if not selected:
+            return np.empty((0, *self.shape[1:]), dtype=self.dtype)[(slice(None), *rest)]
+        frame_bytes = max(1, math.prod(self.shape[1:]) * self.dtype.itemsize)
+        per_read = max(1, 64 * 2**20 // frame_bytes)
+        out = None
+        for first in range(0, len(selected), per_read):
+            indices = selected[first : first + per_read]
+            if abs(indices.step) == 1:  # consecutive frames: one read
+                low = min(indices[0], indices[-1])
+                block = self._source.read(low, low + len(indices))[:: indices.step]
+            else:
+                block = np.concatenate([self._source.read(i, i + 1) for i in indices])
+            part = block[(slice(None), *rest)]
+            if out is None:
+                out = np.empty((len(selected), *part.shape[1:]), dtype=part.dtype)
+            out[first : first + len(indices)] = part
+        return out
+
     def iter_chunks(self, n_frames: int) -> Iterator[np.ndarray]:
         """Yield consecutive ``(k, rows, cols)`` chunks of ``k <= n_frames`` frames, in order.
 

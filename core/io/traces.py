@@ -63,7 +63,6 @@ import csv
 import json
 import os
 import re
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
@@ -72,6 +71,7 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import TraceFileError
+from core.io.atomic import write_text_atomically
 from core.traces import Trace
 
 #: suffix appended to a trace file's name for its ground-truth sidecar
@@ -661,7 +661,7 @@ def write_trace(path: str | os.PathLike, trace: Trace, *, truth: Mapping | None 
     columns = _columns_to_write(path, trace)
     text = _format_trace(columns, trace.metadata)
     sidecar = truth_path(path)
-    truth_text = None if truth is None else _format_truth(sidecar, truth)
+    truth_text = None if truth is None else format_truth(sidecar, truth)
 
     if path.is_dir():
         raise TraceFileError(path, "is a folder; give a file name to write the trace to")
@@ -671,8 +671,8 @@ def write_trace(path: str | os.PathLike, trace: Trace, *, truth: Mapping | None 
         if truth_text is None:
             sidecar.unlink(missing_ok=True)
         else:
-            _write_atomically(sidecar, truth_text)
-        _write_atomically(path, text)
+            write_text_atomically(sidecar, truth_text)
+        write_text_atomically(path, text)
     except OSError as exc:
         raise TraceFileError(path, f"cannot write: {exc.strerror or exc}") from None
     return path
@@ -725,7 +725,7 @@ def _metadata_key_round_trips(key: str) -> bool:
     return bool(key) and key.isprintable() and ":" not in key and key == key.strip()
 
 
-def _format_truth(sidecar: Path, truth: Mapping) -> str:
+def format_truth(sidecar: Path, truth: Mapping) -> str:
     try:
         return json.dumps(dict(truth), indent=2, allow_nan=False, default=_json_default) + "\n"
     except (TypeError, ValueError) as exc:
@@ -741,34 +741,6 @@ def _json_default(value):
     if isinstance(value, os.PathLike):
         return os.fspath(value)
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file beside ``path``, fsync it, then rename it over."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    # os.open with mode 0o666 lets the umask decide permissions, as a plain open() would.
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    _fsync_folder(path.parent)
-
-
-def _fsync_folder(folder: Path) -> None:
-    """Make the rename durable (POSIX); folders cannot be opened this way on Windows."""
-    if os.name != "posix":
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 __all__ = [

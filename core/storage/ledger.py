@@ -121,6 +121,14 @@ class Ledger:
                 )
             return run.id
 
+    def run_summary(self, run_id: int) -> dict:
+        """The run's name, instrument, operator, state, grid and grid hash."""
+        with session_scope(self.url) as session:
+            run = self._run(session, run_id)
+            return {"id": run.id, "name": run.name, "instrument": run.instrument.name,
+                    "operator": run.operator, "state": run.state, "grid": run.grid,
+                    "grid_hash": run.grid_hash, "speed": run.speed}
+
     # --- the engine's side ------------------------------------------------------------------
     def start_run(self, run_id: int, holder: str) -> int:
         """Make a queued, paused or interrupted run active; return the new fencing token."""

@@ -29,6 +29,7 @@ import numpy as np
 
 import core
 from core.errors import MeniscusError
+from core.io.atomic import fsync_folder
 from core.traces import Trace
 
 FORMAT = "meniscus-spot/1"
@@ -90,7 +91,7 @@ def write_spot_file(
             digest = _sha256_of(stream)
             os.fsync(stream.fileno())
         os.replace(temp_name, path)
-        _fsync_directory(path.parent)
+        fsync_folder(path.parent)
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)
         raise
@@ -169,14 +170,6 @@ def _sha256_of(stream) -> str:
     for block in iter(lambda: stream.read(1 << 20), b""):
         digest.update(block)
     return digest.hexdigest()
-
-
-def _fsync_directory(folder: Path) -> None:
-    descriptor = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
 
 
 def _decode(value):

@@ -252,6 +252,10 @@ def test_every_command_module_registers_one_distinct_command():
         ("analyse", "cv"),
         ("simulate", "galvanostatic"),
         ("simulate", "cv"),
+        ("analyse", "movie"),
+        ("analyse", "sem"),
+        ("simulate", "movie"),
+        ("simulate", "sem"),
     }
 
 
@@ -264,13 +268,13 @@ def test_a_new_command_plugs_in_without_touching_the_others(capsys):
         return 0
 
     export = Command(("export",), "export results", "Export.", add_arguments, run_export)
-    movie = Command(("analyse", "movie"), "IRM movie", "Movie.", lambda p: None, lambda a: 3)
-    parser = build_parser([*load_commands(), export, movie])
+    eis = Command(("analyse", "eis"), "impedance", "EIS.", lambda p: None, lambda a: 3)
+    parser = build_parser([*load_commands(), export, eis])
 
     args = parser.parse_args(["export", "--format", "csv"])
     assert args.run(args) == 0
     assert capsys.readouterr().out == "exported as csv\n"
-    args = parser.parse_args(["analyse", "movie"])
+    args = parser.parse_args(["analyse", "eis"])
     assert args.run(args) == 3
     args = parser.parse_args(["analyse", "cv", "x.csv"])  # the existing ones are unchanged
     assert args.file.name == "x.csv" and args.cathodic_positive is False

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 03:10:03.094803
+Create Date: 2026-11-28 03:17:30.044662
 """
 
 import sqlalchemy as sa
@@ -75,13 +75,18 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("run_id", sa.Integer(), nullable=False),
         sa.Column("order", sa.Integer(), nullable=False),
-        sa.Column("row", sa.Integer(), nullable=False),
-        sa.Column("col", sa.Integer(), nullable=False),
+        sa.Column("index", sa.Integer(), nullable=False),
+        sa.Column("row", sa.Integer(), nullable=True),
+        sa.Column("col", sa.Integer(), nullable=True),
         sa.Column("x_um", sa.Float(), nullable=False),
         sa.Column("y_um", sa.Float(), nullable=False),
+        sa.Column("block", sa.Integer(), nullable=False),
+        sa.Column("condition_index", sa.Integer(), nullable=False),
         sa.Column("condition", sa.String(length=200), nullable=False),
+        sa.Column("repeat", sa.Integer(), nullable=False),
         sa.Column("technique", sa.JSON(), nullable=False),
         sa.Column("current_density_mA_cm2", sa.Float(), nullable=True),
+        sa.Column("current_A", sa.Float(), nullable=True),
         sa.Column("duration_s", sa.Float(), nullable=True),
         sa.Column("state", sa.String(length=16), nullable=False),
         sa.Column("error", sa.Text(), nullable=True),
