@@ -7,5 +7,5 @@ bash scripts/setup.sh --dev
 bash scripts/services.sh
 export PYTHONHASHSEED=0
 .venv/bin/ruff check .
-.venv/bin/lint-imports
+.venv/bin/lint-imports --no-cache
 exec .venv/bin/python -m pytest "$@"

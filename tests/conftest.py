@@ -67,3 +67,35 @@ def _fresh_postgres_schema(server_url: str) -> str:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
     engine.dispose()
     return f"{server_url}?options=-csearch_path%3D{schema}"
+
+
+REDIS_URL = os.environ.get("MENISCUS_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    """URL of a reachable Redis (db 13 unless ``MENISCUS_TEST_REDIS_URL`` says otherwise).
+
+    Shared by parallel test sessions: tests put their keys under a prefix of their own and
+    delete them afterwards (see ``redis_prefix`` in tests/workers/conftest.py).
+    """
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except Exception as error:  # any connection error means: no server here
+        service_missing("Redis at " + REDIS_URL, error)
+    finally:
+        client.close()
+    return REDIS_URL
+
+
+@pytest.fixture
+def postgres_url(postgres_server_url):
+    """An empty, migrated PostgreSQL database URL (a fresh schema in the session's database)."""
+    from core.storage.db import upgrade_database
+
+    url = _fresh_postgres_schema(postgres_server_url)
+    upgrade_database(url)
+    return url

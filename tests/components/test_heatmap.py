@@ -1,0 +1,69 @@
+import numpy as np
+from numpy.testing import assert_array_equal
+from plotly.io.json import to_json_plotly
+
+from components.heatmap import create_heatmap
+from core.results.grid_values import MetricGrid
+from core.results.metrics import STATUS_CATEGORIES
+
+
+def _grid(metric="e_nuc_V", values=None, layout="grid"):
+    values = np.array([[-0.1234, np.nan], [-0.2, -0.3]]) if values is None else values
+    ids = np.array([[7, -1], [9, 10]])
+    text = np.array([["a", ""], ["b", "c"]], dtype=object)
+    if layout == "positions":
+        return MetricGrid(metric, "E_nuc (V)", "positions", values.ravel(), ids.ravel(),
+                          text.ravel(), np.array([0.0, 5.0, 1.0, 2.0]), np.zeros(4))
+    return MetricGrid(metric, "E_nuc (V)", "grid", values, ids, text,
+                      np.array([0.0, 11.0]), np.array([0.0, 11.0]),
+                      STATUS_CATEGORIES if metric == "status" else ())
+
+
+def test_cells_carry_spot_ids_and_missing_values_are_empty():
+    trace = create_heatmap(_grid())["data"][0]
+    assert trace["type"] == "heatmap"
+    assert trace["z"] == [[-0.1234, None], [-0.2, -0.3]]
+    assert trace["customdata"] == [[7, -1], [9, 10]]
+    assert trace["x"] == [0.0, 11.0] and trace["text"] == [["a", ""], ["b", "c"]]
+    assert "E_nuc = %{z:.4f} V" in trace["hovertemplate"]
+    assert "spot %{customdata}" in trace["hovertemplate"]
+    assert trace["colorbar"]["title"]["text"] == "E_nuc (V)"
+
+
+def test_axes_are_in_micrometres_with_rows_downwards_and_square_cells():
+    layout = create_heatmap(_grid())["layout"]
+    assert layout["xaxis"]["title"]["text"] == "x from grid origin (µm)"
+    assert layout["yaxis"]["title"]["text"] == "y from grid origin (µm)"
+    assert layout["yaxis"]["autorange"] == "reversed" and layout["yaxis"]["scaleanchor"] == "x"
+
+
+def test_status_map_uses_one_colour_band_per_category():
+    values = np.array([[0.0, np.nan], [2.0, 1.0]])
+    trace = create_heatmap(_grid("status", values))["data"][0]
+    n = len(STATUS_CATEGORIES)
+    assert (trace["zmin"], trace["zmax"]) == (-0.5, n - 0.5)
+    assert trace["colorbar"]["ticktext"][:3] == ["done", "excluded", "no contact"]
+    assert len(trace["colorscale"]) == 2 * n
+    assert trace["colorscale"][0] == [0.0, "#009E73"]
+
+
+def test_explicit_positions_become_square_markers():
+    trace = create_heatmap(_grid(layout="positions"))["data"][0]
+    assert trace["type"] == "scatter" and trace["marker"]["symbol"] == "square"
+    assert trace["marker"]["color"] == [-0.1234, None, -0.2, -0.3]
+    assert "marker.color" in trace["hovertemplate"]
+
+
+def test_a_100_by_100_grid_serialises_under_one_megabyte():
+    rng = np.random.default_rng(0)
+    values = np.round(-0.3 * rng.random((100, 100)), 4)
+    values[rng.random((100, 100)) < 0.05] = np.nan
+    grid = MetricGrid("e_nuc_V", "E_nuc (V)", "grid", values,
+                      np.arange(10_000).reshape(100, 100) + 100_000,
+                      np.full((100, 100), "2.92 mA/cm² × 5 s", dtype=object),
+                      np.arange(100) * 11.0, np.arange(100) * 11.0)
+    figure = create_heatmap(grid)
+    assert len(to_json_plotly(figure).encode()) < 1_000_000
+    assert figure["data"][0]["xgap"] == 0  # no gaps at this size
+    assert_array_equal(np.array(figure["data"][0]["customdata"])[0, :3], [100_000, 100_001,
+                                                                         100_002])

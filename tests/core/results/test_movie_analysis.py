@@ -1,0 +1,61 @@
+import numpy as np
+import pytest
+
+from core.results.movie_analysis import analyse_movie, analyse_spot_movie
+from core.results.spot_detail import spot_detail
+from core.simulate.galvanostatic import simulate_galvanostatic
+from core.simulate.movie import simulate_irm_movie
+from core.storage.spot_files import SpotMovie
+
+
+@pytest.fixture(scope="module")
+def film():
+    truth_trace = simulate_galvanostatic(2.92, 5.0, seed=4)
+    t_nuc = truth_trace.truth["t_nuc_s"]
+    movie = simulate_irm_movie(current_density_mA_cm2=2.92, duration_s=5.0,
+                               footprint_diameter_um=4.0, shape=(160, 160), seed=4,
+                               t_nuc_s=t_nuc)
+    landing = movie.truth["landing_frame"]
+    return movie, SpotMovie(movie.frames, movie.times_s - movie.times_s[landing], 40.0), t_nuc
+
+
+def test_movie_pipeline_finds_the_optical_onset_before_the_potential_minimum(film):
+    simulated, movie, t_nuc = film
+    trace = simulate_galvanostatic(2.92, 5.0, seed=4, footprint_diameter_um=4.0).trace
+    analyses = analyse_movie(movie, t_nuc_echem_s=t_nuc, footprint_diameter_um=4.0,
+                             trace=trace)
+    parameters, scalars = analyses["irm"]
+    _, arrays = analyses["irm_maps"]
+    assert scalars["landing_frame"] == simulated.truth["landing_frame"]
+    assert 0 < scalars["t_nuc_irm_s"] < t_nuc + 0.25  # one frame of slack
+    assert scalars["footprint"]["diameter_um"] == pytest.approx(4.0, rel=0.15)
+    t_map = np.array(arrays["t_nuc_map"]["values_s"], dtype=float)
+    assert arrays["t_nuc_map"]["block_px"] == 14 == parameters["block_px"]
+    assert t_map.ndim == 2 and 0 < scalars["t_nuc_map_valid_fraction"] <= 1
+    row0, row1, col0, col1 = scalars["crop"]
+    assert t_map.shape == (-(-(row1 - row0) // 14), -(-(col1 - col0) // 14))
+    assert len(arrays["intensity"]["times_s"]) == len(arrays["intensity"]["mean_counts"])
+    assert arrays["raw_intensity"]["times_s"][0] == 0.0
+    assert scalars["alpha"]["alpha_per_um3"] > 0 and parameters["alpha_fitted"] is True
+    assert parameters["window_s"] is None and parameters["chunk_frames"] == 64  # defaults
+    assert parameters["t_nuc_echem_s"] == t_nuc == scalars["t_nuc_echem_s"]
+
+
+def test_a_movie_without_pixel_size_stores_the_reason(film):
+    _, movie, t_nuc = film
+    analyses = analyse_movie(SpotMovie(movie.frames, movie.times_s, None), t_nuc_echem_s=t_nuc,
+                             footprint_diameter_um=4.0)
+    assert analyses["irm"][1] == {"error": "the movie has no pixel size (pixel_size_nm)"}
+    assert analyses["irm_maps"][1] == {"error": "the movie has no pixel size (pixel_size_nm)"}
+
+
+def test_spot_movie_analysis_is_stored_beside_the_electrochemistry(sqlite_run):
+    run = sqlite_run
+    versions = analyse_spot_movie(run.url, run.data_dir, run.spot_ids[(0, 1)])
+    assert versions == {"irm": 2, "irm_maps": 1}  # the fixture's hand-set irm was version 1
+    detail = spot_detail(run.url, run.data_dir, run.spot_ids[(0, 1)])
+    assert "t_nuc_irm_s" in detail.analyses["irm"].results
+    assert detail.analyses["irm"].parameters["t_nuc_echem_s"] == 3.8
+    # no movie (CV), no data (no contact): nothing to do
+    assert analyse_spot_movie(run.url, run.data_dir, run.spot_ids[(2, 0)]) == {}
+    assert analyse_spot_movie(run.url, run.data_dir, run.spot_ids[(1, 1)]) == {}

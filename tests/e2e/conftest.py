@@ -1,0 +1,111 @@
+"""Browser tests: the app in a subprocess on a demo data folder, driven by headless Chromium.
+
+Locally a missing Chromium or chromedriver skips these tests; with ``CI`` set it fails them
+(see ``service_missing`` in tests/conftest.py). Paths: ``MENISCUS_CHROMIUM`` (default
+/usr/bin/chromium) and ``MENISCUS_CHROMEDRIVER`` (default /usr/bin/chromedriver). Screenshots
+go to ``MENISCUS_SCREENSHOT_DIR`` when set (``docs/screenshots`` to refresh the docs), else to
+a temporary folder.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import service_missing
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("MENISCUS_CHROMIUM", "/usr/bin/chromium")
+CHROMEDRIVER = os.environ.get("MENISCUS_CHROMEDRIVER", "/usr/bin/chromedriver")
+WINDOW = (1366, 768)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def demo_app(tmp_path_factory):
+    """(base URL, run id) of the app serving a freshly seeded demo data folder."""
+    data_dir = tmp_path_factory.mktemp("e2e-data")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("DATABASE_URL", None)
+    # two repeats keep the test short; the documentation screenshots show the full demo
+    repeats = "3" if os.environ.get("MENISCUS_SCREENSHOT_DIR") else "2"
+    seeded = subprocess.run([sys.executable, "scripts/seed_demo.py", "--data-dir", str(data_dir),
+                             "--repeats", repeats],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert seeded.returncode == 0, seeded.stderr
+    run_id = int(seeded.stdout.strip().splitlines()[-1])
+    port = _free_port()
+    log = (data_dir / "app.log").open("w")
+    server = subprocess.Popen(
+        [sys.executable, "app.py", "--data-dir", str(data_dir), "--port", str(port)],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_up(base, server, data_dir / "app.log")
+        yield base, run_id
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+        log.close()
+
+
+def _wait_until_up(base: str, server: subprocess.Popen, log: Path, timeout_s: float = 60):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"the app exited with {server.returncode}:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(base + "/", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    pytest.fail(f"the app did not answer within {timeout_s} s:\n{log.read_text()}")
+
+
+@pytest.fixture(scope="session")
+def browser(tmp_path_factory):
+    """Headless Chromium through chromedriver, with a 1366 × 768 window."""
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.options import Options
+        from selenium.webdriver.chrome.service import Service
+
+        for path in (CHROMIUM, CHROMEDRIVER):
+            if not Path(path).is_file():
+                raise FileNotFoundError(path)
+        options = Options()
+        options.binary_location = CHROMIUM
+        for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--disable-background-networking", "--disable-component-update",
+                     "--disable-sync", "--no-first-run",
+                     f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
+                     f"--window-size={WINDOW[0]},{WINDOW[1]}"):
+            options.add_argument(flag)
+        options.set_capability("goog:loggingPrefs", {"browser": "SEVERE"})
+        driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+    except Exception as error:  # no browser, no driver, or one that cannot start here
+        service_missing(f"headless Chromium ({CHROMIUM}, {CHROMEDRIVER})", error)
+    driver.set_window_size(*WINDOW)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture(scope="session")
+def screenshot_dir(tmp_path_factory) -> Path:
+    folder = os.environ.get("MENISCUS_SCREENSHOT_DIR")
+    path = Path(folder) if folder else tmp_path_factory.mktemp("screenshots")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
