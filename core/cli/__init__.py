@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "core.cli.analyse_cv",
     "core.cli.analyse_movie",
     "core.cli.analyse_sem",
+    "core.cli.export",
     "core.cli.simulate_galvanostatic",
     "core.cli.simulate_cv",
     "core.cli.simulate_movie",

@@ -256,6 +256,7 @@ def test_every_command_module_registers_one_distinct_command():
         ("analyse", "sem"),
         ("simulate", "movie"),
         ("simulate", "sem"),
+        ("export",),
     }
 
 
@@ -267,11 +268,11 @@ def test_a_new_command_plugs_in_without_touching_the_others(capsys):
         print(f"exported as {args.format}")
         return 0
 
-    export = Command(("export",), "export results", "Export.", add_arguments, run_export)
+    report = Command(("report",), "report", "Report.", add_arguments, run_export)
     eis = Command(("analyse", "eis"), "impedance", "EIS.", lambda p: None, lambda a: 3)
-    parser = build_parser([*load_commands(), export, eis])
+    parser = build_parser([*load_commands(), report, eis])
 
-    args = parser.parse_args(["export", "--format", "csv"])
+    args = parser.parse_args(["report", "--format", "csv"])
     assert args.run(args) == 0
     assert capsys.readouterr().out == "exported as csv\n"
     args = parser.parse_args(["analyse", "eis"])
