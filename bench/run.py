@@ -24,7 +24,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 #: modules under bench/ that register benchmarks, in the order they run
-MODULES = ["galvanostatic_batch", "irm", "sem", "dashboard"]
+MODULES = ["galvanostatic_batch", "irm", "sem", "dashboard", "engine"]
 
 
 def collect() -> dict:
