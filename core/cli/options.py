@@ -84,7 +84,32 @@ def add_json_flag(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_simulation_options(parser: argparse.ArgumentParser, *, footprint_um: float) -> None:
+TRACE_OUT_HELP = "trace file to write (time_s,potential_V,current_A CSV) plus FILE.truth.json"
+
+
+def add_plating_options(parser: argparse.ArgumentParser, *, duration_help: str) -> None:
+    """``--current-density`` (mA/cm²) and ``--duration`` (s) of a galvanostatic step."""
+    parser.add_argument(
+        "--current-density",
+        type=positive_float("mA/cm²"),
+        required=True,
+        metavar="MA_CM2",
+        dest="current_density_mA_cm2",
+        help="plating current density (magnitude), mA/cm²",
+    )
+    parser.add_argument(
+        "--duration",
+        type=positive_float("s"),
+        required=True,
+        metavar="S",
+        dest="duration_s",
+        help=duration_help,
+    )
+
+
+def add_simulation_options(
+    parser: argparse.ArgumentParser, *, footprint_um: float, out_help: str = TRACE_OUT_HELP
+) -> None:
     """``--footprint-um``, ``--seed`` and ``--out``, shared by the simulate commands."""
     parser.add_argument(
         "--footprint-um",
@@ -106,7 +131,7 @@ def add_simulation_options(parser: argparse.ArgumentParser, *, footprint_um: flo
         type=Path,
         required=True,
         metavar="FILE",
-        help="trace file to write (time_s,potential_V,current_A CSV) plus FILE.truth.json",
+        help=out_help,
     )
 
 

@@ -6,10 +6,10 @@ import argparse
 
 from core.cli.command import Command, CommandError
 from core.cli.options import (
+    add_plating_options,
     add_simulation_options,
     check_sample_count,
     non_negative_float,
-    positive_float,
 )
 from core.cli.simulated_files import write_simulation
 from core.errors import MeniscusError
@@ -27,22 +27,7 @@ examples:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--current-density",
-        type=positive_float("mA/cm²"),
-        required=True,
-        metavar="MA_CM2",
-        dest="current_density_mA_cm2",
-        help="plating current density (magnitude), mA/cm²",
-    )
-    parser.add_argument(
-        "--duration",
-        type=positive_float("s"),
-        required=True,
-        metavar="S",
-        dest="duration_s",
-        help="length of the record, s",
-    )
+    add_plating_options(parser, duration_help="length of the record, s")
     parser.add_argument(
         "--noise-mv",
         type=non_negative_float("mV"),

@@ -7,7 +7,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from core.cli.command import Command, CommandError
-from core.cli.options import check_sample_count, positive_float, whole_number
+from core.cli.options import (
+    add_plating_options,
+    add_simulation_options,
+    check_sample_count,
+    positive_float,
+)
 from core.errors import MeniscusError
 
 #: Largest movie the command simulates: the twin renders it in memory before writing, and
@@ -47,45 +52,8 @@ def fraction_below_one(text: str) -> float:
     return value
 
 
-def add_output_options(
-    parser: argparse.ArgumentParser, *, footprint_um: float, out_help: str
-) -> None:
-    """``--footprint-um``, ``--seed`` and ``--out`` of the image-simulating commands."""
-    parser.add_argument(
-        "--footprint-um",
-        type=positive_float("µm"),
-        default=footprint_um,
-        metavar="D",
-        dest="footprint_diameter_um",
-        help=f"footprint (wetted disc) diameter, µm (default {footprint_um:g})",
-    )
-    parser.add_argument(
-        "--seed",
-        type=whole_number(0),
-        default=None,
-        metavar="N",
-        help="random seed, for a reproducible record (default: drawn, and stored in the truth)",
-    )
-    parser.add_argument("--out", type=Path, required=True, metavar="FILE", help=out_help)
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--current-density",
-        type=positive_float("mA/cm²"),
-        required=True,
-        metavar="MA_CM2",
-        dest="current_density_mA_cm2",
-        help="plating current density (magnitude), mA/cm²",
-    )
-    parser.add_argument(
-        "--duration",
-        type=positive_float("s"),
-        required=True,
-        metavar="S",
-        dest="duration_s",
-        help="length of the galvanostatic step, s from landing",
-    )
+    add_plating_options(parser, duration_help="length of the galvanostatic step, s from landing")
     parser.add_argument(
         "--pixel-size-nm",
         type=positive_float("nm"),
@@ -102,7 +70,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         dest="inverted_fraction",
         help="fraction of the footprint with inverted (dark) contrast, 0 to below 1 (default 0)",
     )
-    add_output_options(
+    add_simulation_options(
         parser,
         footprint_um=10.0,
         out_help="OME-TIFF to write (e.g. spot.ome.tif), plus FILE.truth.json and "

@@ -5,8 +5,13 @@ from __future__ import annotations
 import argparse
 
 from core.cli.command import Command, CommandError
-from core.cli.options import positive_float, whole_number
-from core.cli.simulate_movie import add_output_options, draw_seed, make_folder, write_with_sidecars
+from core.cli.options import (
+    add_plating_options,
+    add_simulation_options,
+    positive_float,
+    whole_number,
+)
+from core.cli.simulate_movie import draw_seed, make_folder, write_with_sidecars
 from core.errors import MeniscusError
 
 #: Largest image side the command simulates: the twin holds several float32 canvases of the
@@ -28,22 +33,7 @@ examples:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--current-density",
-        type=positive_float("mA/cm²"),
-        required=True,
-        metavar="MA_CM2",
-        dest="current_density_mA_cm2",
-        help="plating current density (magnitude), mA/cm²",
-    )
-    parser.add_argument(
-        "--duration",
-        type=positive_float("s"),
-        required=True,
-        metavar="S",
-        dest="duration_s",
-        help="plating time, s",
-    )
+    add_plating_options(parser, duration_help="plating time, s")
     parser.add_argument(
         "--pixel-size-nm",
         type=positive_float("nm"),
@@ -60,7 +50,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         dest="size_px",
         help=f"image side, pixels (square; default 2048, at most {MAX_SIZE_PX})",
     )
-    add_output_options(
+    add_simulation_options(
         parser,
         footprint_um=10.0,
         out_help="TIFF to write (e.g. footprint.tif), plus FILE.truth.json",
