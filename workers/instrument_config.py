@@ -49,6 +49,11 @@ BACKEND_OPTIONS: dict[str, BackendOptions] = {
         config_keys=frozenset({"faults", "seed", "pixel_size_nm", "movie_margin_um"}),
         time_compressed=True,
     ),
+    # the lab's SECCM: WEC-SPM bitfile on an NI R-series card (config_file: YAML as in
+    # examples/fpga_wec_spm.yaml), optionally filmed through Micro-Manager (camera: mapping
+    # of MicroManagerCamera options, e.g. config_file, exposure_ms, pixel_size_nm)
+    "nifpga": BackendOptions(config_keys=frozenset({"config_file", "camera"}),
+                             time_compressed=False),
 }
 
 

@@ -33,8 +33,25 @@ def _build_sim(record: InstrumentRecord, speed: float) -> Instrument:
     return SimInstrument(name=record.name, speed=speed, faults=faults, **options)
 
 
+def _build_nifpga(record: InstrumentRecord, speed: float) -> Instrument:
+    from workers.instruments.fpga import open_instrument
+
+    camera = None
+    if record.config.get("camera"):
+        from workers.instruments.camera_mm import MicroManagerCamera
+
+        camera = MicroManagerCamera(**record.config["camera"])
+    if "config_file" not in record.config:
+        raise InstrumentConfigError(
+            f"instrument {record.name!r}: the nifpga backend needs config_file (see "
+            f"examples/fpga_wec_spm.yaml)")
+    return open_instrument(record.config["config_file"], name=record.name, camera=camera)
+
+
 #: backend name → builder(record, speed); every name here has options in BACKEND_OPTIONS
-BUILDERS: dict[str, Callable[[InstrumentRecord, float], Instrument]] = {"sim": _build_sim}
+BUILDERS: dict[str, Callable[[InstrumentRecord, float], Instrument]] = {
+    "sim": _build_sim, "nifpga": _build_nifpga,
+}
 
 
 def build_instrument(record: InstrumentRecord, *, speed: float = 1.0) -> Instrument:

@@ -35,3 +35,17 @@ def test_a_record_with_an_unknown_key_or_speed_is_not_built():
         build_instrument(InstrumentRecord("rig", "sim", {"sped": 2}))
     with pytest.raises(InstrumentConfigError, match="speed 0.0 must be a positive number"):
         build_instrument(InstrumentRecord("rig", "sim", {}), speed=0.0)
+
+
+def test_the_nifpga_backend_needs_its_config_file_and_runs_in_real_time():
+    with pytest.raises(InstrumentConfigError, match="the nifpga backend needs config_file"):
+        build_instrument(InstrumentRecord("seccm", "nifpga", {}))
+    with pytest.raises(InstrumentConfigError):
+        build_instrument(InstrumentRecord("seccm", "nifpga", {"config_file": "x.yaml"}),
+                         speed=10.0)
+
+
+def test_the_nifpga_backend_checks_its_config_before_touching_hardware(tmp_path):
+    missing = tmp_path / "absent.yaml"
+    with pytest.raises(Exception, match="absent.yaml"):
+        build_instrument(InstrumentRecord("seccm", "nifpga", {"config_file": str(missing)}))
