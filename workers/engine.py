@@ -142,9 +142,22 @@ class AcquisitionEngine:
             self._finish(run_id, final, token, error)
             raise
         finally:
-            self.instrument.make_safe()
+            unsafe = self._make_safe()
+        if unsafe is not None:
+            final = RunState.FAILED
+            error = f"{error}; {unsafe}" if error else unsafe
         self._finish(run_id, final, token, error)
         return final.value
+
+    def _make_safe(self) -> str | None:
+        """Retract and stop everything; a failure is returned (and logged), never raised, so
+        it cannot hide the error that ended the run (e.g. a latched emergency stop)."""
+        try:
+            self.instrument.make_safe()
+        except Exception as problem:
+            log.exception("instrument %s could not be made safe", self.instrument.name)
+            return f"instrument could not be made safe: {problem}"
+        return None
 
     def _settle_failed_spot(self, run_id, spot, token, error) -> None:
         """An unexpected error left ``spot`` approaching or measuring: mark it failed, so every

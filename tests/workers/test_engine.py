@@ -8,11 +8,21 @@ import time
 
 import pytest
 
+from core.grid import grid_from_mapping
+from core.storage.db import session_scope
 from core.storage.ledger import Ledger
+from core.storage.models import Run
 from core.storage.spot_files import file_sha256, orphan_temporary_files, read_spot_file
-from tests.workers.harness import sites, small_grid, spot_table, submit_direct, wait_until
+from tests.workers.harness import (
+    grid_mapping,
+    sites,
+    small_grid,
+    spot_table,
+    submit_direct,
+    wait_until,
+)
 from workers.engine import AcquisitionEngine
-from workers.instruments.protocols import Stopped
+from workers.instruments.protocols import InstrumentError, Stopped
 from workers.instruments.sim import SimFaults, SimInstrument, site_key
 
 #: engine behaviour that does not depend on the database runs on SQLite only; abort and pause
@@ -266,3 +276,26 @@ def test_a_hard_shutdown_leaves_the_run_active_for_recovery(ledger, tmp_path):
     assert ledger.recover_instrument("sim") == [run_id]
     assert _states(ledger, run_id)[0] == "interrupted"
     assert ledger.run_summary(run_id)["state"] == "interrupted"
+
+
+def test_an_instrument_that_cannot_be_made_safe_fails_the_run_with_both_reasons(tmp_path):
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    from core.storage.db import upgrade_database
+
+    upgrade_database(url)
+    ledger = Ledger(url)
+    grid = grid_from_mapping(grid_mapping(rows=1, cols=2))
+    run_id = submit_direct(ledger, grid)
+
+    class Latched(SimInstrument):
+        def make_safe(self):
+            raise InstrumentError("emergency stop latched: reinitialise first")
+
+    state = AcquisitionEngine(ledger, Latched(speed=math.inf), data_dir=tmp_path,
+                              holder="t").run(run_id)
+    assert state == "failed"
+    assert ledger.progress(run_id).by_state == {"done": 2}
+    with session_scope(url) as session:
+        error = session.get(Run, run_id).error
+    assert error == ("instrument could not be made safe: emergency stop latched: "
+                     "reinitialise first")
