@@ -1,0 +1,129 @@
+"""Pieces of the live run page: progress, run controls with their confirmation, faults, and
+the latest measured spot (its curve and last IRM frame)."""
+
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from components.curves import create_potential_time_figure, create_voltammogram_figure
+from components.feedback import create_empty_state
+
+#: control button ids → (label, Bootstrap colour)
+CONTROLS = {
+    "run-pause": ("Pause after this spot", "secondary"),
+    "run-resume": ("Resume", "primary"),
+    "run-abort-after": ("Abort after this spot", "warning"),
+    "run-abort-now": ("Abort now", "danger"),
+}
+#: run state → control ids enabled in it (every other control is disabled)
+ENABLED = {
+    "queued": {"run-abort-after", "run-abort-now"},
+    "active": {"run-pause", "run-abort-after", "run-abort-now"},
+    "paused": {"run-resume", "run-abort-after", "run-abort-now"},
+    "interrupted": {"run-resume", "run-abort-after", "run-abort-now"},
+}
+GRAPH_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "svg"}}
+
+
+def format_duration(seconds: float | None) -> str:
+    """``"45 s"``, ``"3 min 20 s"``, ``"2 h 05 min"``; ``"–"`` when unknown."""
+    if seconds is None:
+        return "–"
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+
+
+def controls_disabled(state: str) -> list[bool]:
+    """Disabled flag of each of :data:`CONTROLS`, in order, for a run in ``state``."""
+    enabled = ENABLED.get(state, set())
+    return [key not in enabled for key in CONTROLS]
+
+
+def progress_numbers(progress: dict) -> tuple[float, str, str]:
+    """(percent done, bar label, "elapsed · ETA" text) of a run's progress."""
+    total, finished = progress["total"], progress["finished"]
+    percent = 100.0 * finished / total if total else 0.0
+    current = progress.get("current_order")
+    where = f" · measuring visit {current + 1}" if current is not None else ""
+    timing = f"elapsed {format_duration(progress.get('elapsed_s'))}"
+    if progress.get("eta_s") is not None:
+        timing += f" · about {format_duration(progress['eta_s'])} left"
+    return percent, f"{finished} / {total} spots", timing + where
+
+
+def create_run_controls() -> html.Div:
+    """Pause, resume and abort buttons (disabled until the first poll says the state)."""
+    return html.Div([dbc.Button(label, id=key, color=colour, outline=key != "run-resume",
+                                size="sm", disabled=True)
+                     for key, (label, colour) in CONTROLS.items()],
+                    className="d-flex flex-wrap gap-2 justify-content-lg-end")
+
+
+def create_confirm_dialog() -> dbc.Modal:
+    """The dialog that asks before an abort (its body is set by the button clicked)."""
+    return dbc.Modal([
+        dbc.ModalHeader(dbc.ModalTitle("Abort the run?")),
+        dbc.ModalBody(id="run-confirm-body"),
+        dbc.ModalFooter([
+            dbc.Button("Keep running", id="run-confirm-no", color="secondary", outline=True),
+            dbc.Button("Abort", id="run-confirm-yes", color="danger"),
+        ]),
+    ], id="run-confirm", is_open=False, centered=True)
+
+
+def create_faults(run_error: str | None, spot_errors: list[dict]) -> list:
+    """The run's error and each spot's error (``spot_table`` rows), newest spot first."""
+    alerts = []
+    if run_error:
+        alerts.append(dbc.Alert([html.Strong("Run error: "), run_error], color="danger",
+                                className="py-2 mb-2"))
+    if spot_errors:
+        items = [html.Li([dcc.Link(f"visit {row['order'] + 1}", href=f"/spot/{row['spot_id']}"),
+                          f" ({row['state'].replace('_', ' ')}): {row['error']}"])
+                 for row in sorted(spot_errors, key=lambda row: -row["order"])]
+        alerts.append(dbc.Alert([html.Strong(f"{len(items)} spot fault"
+                                             f"{'s' * (len(items) > 1)}:"),
+                                 html.Ul(items, className="mb-0 small")],
+                                color="warning", className="py-2 mb-2"))
+    return alerts
+
+
+def create_latest_trace(detail) -> list:
+    """Curve of the latest measured spot (a ``SpotDetail``), or an empty state."""
+    if detail is None or detail.trace is None:
+        return [create_empty_state("No spot measured yet",
+                                   "Each spot's curve appears here once it is saved.")]
+    if detail.technique.get("technique") == "cv":
+        figure = create_voltammogram_figure(detail.trace)
+    else:
+        figure = create_potential_time_figure(detail.trace)
+    figure.update_layout(height=280, uirevision=detail.spot_id,
+                         margin={"l": 60, "r": 10, "t": 10, "b": 40})
+    return [html.Div([dcc.Link(f"visit {detail.order + 1}", href=f"/spot/{detail.spot_id}"),
+                      f" · {detail.condition} · {detail.state.replace('_', ' ')}"],
+                     className="small text-muted"),
+            dcc.Graph(figure=figure, config=GRAPH_CONFIG, id="run-latest-graph")]
+
+
+def latest_frame_src(detail) -> str | None:
+    """``/frames/<spot>/<last>.png`` of the latest spot's movie, None without a movie."""
+    if detail is None or detail.movie is None or detail.movie.n_frames == 0:
+        return None
+    return f"/frames/{detail.spot_id}/{detail.movie.n_frames - 1}.png?view=raw"
+
+
+def create_latest_frame(detail) -> list:
+    """The last IRM frame of the latest spot, served by the frame route."""
+    src = latest_frame_src(detail)
+    if src is None:
+        return [create_empty_state("No frame yet", "The last IRM frame of each filmed spot "
+                                   "appears here.")]
+    return [html.Img(src=src, id="run-latest-frame", className="img-fluid rounded border",
+                     alt=f"last IRM frame of spot {detail.spot_id}"),
+            html.Div(f"frame {detail.movie.n_frames} of {detail.movie.n_frames}, raw",
+                     className="small text-muted")]

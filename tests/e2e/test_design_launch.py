@@ -1,0 +1,127 @@
+"""Design → Launch → Run in a real browser, on embedded workers and the digital twin.
+
+Opens /design, picks the article template, shrinks it to a 1 × 2 grid of 0.5 s measurements,
+launches it, follows the run page until the run completes and opens its results.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support import expected_conditions as ec
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+from tests.e2e.conftest import ROOT, _free_port, _wait_until_up
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def fresh_app(tmp_path_factory, browser):
+    """Base URL of the app on an empty data folder; its embedded workers stopped after."""
+    from core.settings import Settings
+    from workers.embedded import stop_workers
+
+    data_dir = tmp_path_factory.mktemp("launch-data")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    for key in ("DATABASE_URL", "CELERY_BROKER_URL", "MENISCUS_DATABASE_URL",
+                "MENISCUS_CELERY_BROKER_URL"):
+        env.pop(key, None)
+    port = _free_port()
+    log = (data_dir / "app.log").open("w")
+    server = subprocess.Popen(
+        [sys.executable, "app.py", "--data-dir", str(data_dir), "--port", str(port)],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_up(base, server, data_dir / "app.log")
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+        log.close()
+        stop_workers(Settings(data_dir=data_dir))
+
+
+def _wait(driver, condition, timeout_s: float = 20):
+    return WebDriverWait(driver, timeout_s).until(condition)
+
+
+def _settle(driver):
+    _wait(driver, lambda d: d.execute_script(
+        "return document.querySelectorAll('[data-dash-is-loading=\"true\"]').length === 0"))
+    time.sleep(0.4)
+
+
+def _type(driver, element_id: str, value: str):
+    field = driver.find_element(By.ID, element_id)
+    field.send_keys(Keys.CONTROL, "a")
+    field.send_keys(value, Keys.TAB)
+
+
+def _click(driver, element):
+    # instant: Bootstrap makes scrolling smooth, and a click mid-scroll misses
+    driver.execute_script(
+        "arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})", element)
+    element.click()
+
+
+def _edit_cell(driver, column: str, value: str):
+    _click(driver, driver.find_element(
+        By.CSS_SELECTOR, f'#design-conditions td[data-dash-column="{column}"]'))
+    ActionChains(driver).send_keys(value, Keys.ENTER).perform()
+    time.sleep(0.3)
+
+
+def test_design_launch_and_follow_a_run(browser, fresh_app, screenshot_dir):
+    driver = browser
+    driver.get(fresh_app + "/design")
+    _wait(driver, ec.presence_of_element_located((By.CSS_SELECTOR, "#design-preview .scatter")))
+    Select(driver.find_element(By.ID, "design-template")).select_by_value("article_screen")
+    _wait(driver, ec.text_to_be_present_in_element((By.ID, "design-estimate"), "63 spots"))
+    _settle(driver)
+    driver.save_screenshot(str(screenshot_dir / "design.png"))
+
+    _type(driver, "design-rows", "1")
+    _type(driver, "design-cols", "2")
+    _type(driver, "design-approach_speed_um_s", "10")
+    for _ in range(7):
+        _click(driver, driver.find_elements(
+            By.CSS_SELECTOR, "#design-conditions .dash-delete-cell")[-1])
+        time.sleep(0.2)
+    _edit_cell(driver, "duration_s", "0.5")
+    _edit_cell(driver, "repeats", "2")
+    _wait(driver, ec.text_to_be_present_in_element((By.ID, "design-problems"),
+                                                   "ready to launch"))
+    assert "2 spots" in driver.find_element(By.ID, "design-estimate").text
+    launch = _wait(driver, ec.element_to_be_clickable((By.ID, "design-launch")))
+    _click(driver, launch)
+
+    _wait(driver, ec.url_matches(r"/run/\d+$"))
+    run_id = driver.current_url.rsplit("/", 1)[1]
+    # the state badge is capitalised by CSS, and Selenium reads rendered text
+    _wait(driver, lambda d: "completed" in d.find_element(By.ID, "run-header").text.lower(),
+          timeout_s=150)
+    _wait(driver, ec.text_to_be_present_in_element((By.ID, "run-progress"), "2 / 2 spots"))
+    _wait(driver, lambda d: d.execute_script(
+        "const i = document.getElementById('run-latest-frame'); "
+        "return i !== null && i.complete && i.naturalWidth > 0"))
+    _settle(driver)
+    assert driver.find_element(By.ID, "run-abort-now").get_attribute("disabled")
+    driver.save_screenshot(str(screenshot_dir / "run.png"))
+
+    _click(driver, driver.find_element(By.LINK_TEXT, "Heatmaps"))
+    _wait(driver, ec.url_contains(f"/results/{run_id}"))
+    # 0.5 s at 0.22 mA/cm² is too short to nucleate: the spots are there, E_nuc is not
+    _wait(driver, ec.text_to_be_present_in_element((By.ID, "results-summary"), "of 2 spots"))
+
+    errors = [entry["message"] for entry in driver.get_log("browser")
+              if entry["level"] == "SEVERE"]
+    assert errors == []
