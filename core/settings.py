@@ -40,10 +40,9 @@ class Settings(BaseSettings):
             return normalise_database_url(self.database_url)
         return f"sqlite:///{(self.data_dir / 'meniscus.db').resolve()}"
 
-    @property
-    def spots_dir(self) -> Path:
-        """Folder holding one HDF5 file per measured spot."""
-        return self.data_dir / "spots"
+    def run_dir(self, run_id: int) -> Path:
+        """Folder holding one HDF5 file per measured spot of run ``run_id``."""
+        return self.data_dir / "runs" / str(run_id)
 
 
 def normalise_database_url(url: str) -> str:

@@ -11,7 +11,7 @@ def test_embedded_defaults(monkeypatch, tmp_path):
     assert settings.data_dir == Path("data")
     assert settings.resolved_database_url == f"sqlite:///{tmp_path / 'data' / 'meniscus.db'}"
     assert settings.celery_broker_url is None
-    assert settings.spots_dir == Path("data/spots")
+    assert settings.run_dir(7) == Path("data/runs/7")
 
 
 def test_environment_and_dotenv(monkeypatch, tmp_path):
