@@ -16,8 +16,9 @@ refined with a parabola through the real (uneven) times of the three samples aro
 
 Speed. Maps run on all pixels at once: the stencil is a few whole-array subtractions along
 time, peaks are taken with ``argmax`` along time, and the image is cut into tiles of a few
-hundred pixels so each tile's working arrays stay in the processor's cache. No loop runs over
-pixels.
+hundred pixels so each tile's working arrays stay in the processor's cache; the noise and the
+baseline rate, which read only a few frames per pixel, are measured on groups of several tiles'
+rows at once so their many small steps are not repeated per tile. No loop runs over pixels.
 
 Significance. A pixel (or region) is reported only when its peak dI/dt exceeds the typical
 (median) dI/dt of the record by ``min_snr`` times the noise of the derivative; a rise is a peak
@@ -49,6 +50,9 @@ _NOISE_TRIPLES = 41
 _BASELINE_SAMPLES = 31
 #: rows per block in the two-stage argmax along time
 _ARGMAX_BLOCK = 16
+#: tiles' worth of pixels whose noise and baseline are measured at once (they read about a
+#: sixth of the frames, so a group's working set is about that of one tile)
+_GROUP_TILES = 4
 
 
 # --- the derivative ------------------------------------------------------------------------
@@ -117,6 +121,24 @@ class _Derivative:
             scratch *= self.relative_stencil[m - 1]
             out += scratch
         out *= self.per_second  # holds the stencil's first weight too: one pass fewer
+        return out
+
+    def at_rows(self, series: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """(T, P) series of any numeric dtype → (rows.size, P) float32 dI/dt at ``rows`` only.
+
+        The same float32 operations in the same order as :meth:`apply`, so the values are
+        identical to those rows of its result, at the cost of reading 2·half + 1 frames per
+        row instead of filtering the whole record.
+        """
+        h = self.half
+        frames = (rows[:, None] + np.arange(2 * h + 1)).ravel()
+        x = np.asarray(series[frames], dtype=np.float32).reshape(rows.size, 2 * h + 1, -1)
+        out = np.subtract(x[:, h + 1], x[:, h - 1])
+        for m in range(2, h + 1):
+            scratch = np.subtract(x[:, h + m], x[:, h - m])
+            scratch *= self.relative_stencil[m - 1]
+            out += scratch
+        out *= self.per_second[rows]
         return out
 
 
@@ -220,7 +242,8 @@ def _search_interval(
 
 # --- noise and peaks -----------------------------------------------------------------------
 def _noise_sigma(samples: np.ndarray, triples: _NoiseTriples) -> np.ndarray:
-    """(T, P) → (P,) white-noise sd of each series (line residuals of frame triples).
+    """(T, ...) series of any numeric dtype → (P,) float32 white-noise sd of each of the P
+    series (line residuals of frame triples).
 
     The sd is the median absolute residual / 0.6745: a nucleation burst sharper than a frame
     bends a few triples, and a median ignores them (short records have only a handful of
@@ -228,7 +251,7 @@ def _noise_sigma(samples: np.ndarray, triples: _NoiseTriples) -> np.ndarray:
     for a significance threshold.
     """
     n_triples = triples.a.shape[0]
-    x = samples[triples.frames].reshape(n_triples, 3, -1)
+    x = np.asarray(samples[triples.frames], dtype=np.float32).reshape(n_triples, 3, -1)
     residual = x[:, 1] - triples.a * x[:, 0]
     residual -= triples.b * x[:, 2]
     residual /= triples.norm
@@ -249,7 +272,7 @@ def _argmax_rows(window: np.ndarray) -> np.ndarray:
 
     Two stages, because numpy's argmax along a non-contiguous axis copies the array: maxima of
     blocks of _ARGMAX_BLOCK rows (a fast reduction), then argmax within each column's best
-    block only.
+    block only, gathered by flat index (cheaper than ``take_along_axis`` on small arrays).
     """
     n_rows, n_series = window.shape
     n_blocks = -(-n_rows // _ARGMAX_BLOCK)
@@ -258,26 +281,48 @@ def _argmax_rows(window: np.ndarray) -> np.ndarray:
     block_max[: full // _ARGMAX_BLOCK] = window[:full].reshape(-1, _ARGMAX_BLOCK, n_series).max(1)
     if full < n_rows:
         block_max[-1] = window[full:].max(axis=0)
-    best = block_max.argmax(axis=0)
-    rows = np.minimum(best * _ARGMAX_BLOCK + np.arange(_ARGMAX_BLOCK)[:, None], n_rows - 1)
-    within = np.take_along_axis(window, rows, axis=0).argmax(axis=0)
-    return best * _ARGMAX_BLOCK + within
+    first = block_max.argmax(axis=0) * _ARGMAX_BLOCK
+    rows = np.minimum(first + np.arange(_ARGMAX_BLOCK)[:, None], n_rows - 1)
+    within = _gather_rows(window, rows).argmax(axis=0)
+    return first + within
+
+
+def _gather_rows(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """(k, P) values ``values[rows[i, j], j]`` of (L, P) ``values`` (one flat fancy index)."""
+    n_series = values.shape[1]
+    flat = np.ascontiguousarray(values).reshape(-1)
+    return flat[rows * n_series + np.arange(n_series)]
 
 
 def _tile_peaks(
-    samples: np.ndarray,
-    derivative: _Derivative,
-    rate: np.ndarray | None = None,
-    scratch: np.ndarray | None = None,
+    samples: np.ndarray, derivative: _Derivative
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The heavy, per-sample part of peak picking for each column of (T, P) ``samples``.
+    """The heavy, per-sample part of peak picking for each column of (T, P) float32 ``samples``.
 
     Returns the search-window row of the peak (−1 without a local maximum), dI/dt over the
     filter window around it (2·half + 1, P), the baseline rate (P,) and the intensity noise sd
     (P,).
-    ``rate`` and ``scratch``, (T − window + 1, P) float32, may be given to reuse memory.
     """
-    rate = derivative.apply(samples, rate, scratch)  # (rows, P)
+    rate = derivative.apply(samples)  # (rows, P)
+    peak, neighbours = _rate_peaks(rate, derivative)
+    baseline = _baseline_rate(rate[derivative.baseline_rows])
+    return peak, neighbours, baseline, _noise_sigma(samples, derivative.noise)
+
+
+def _baseline_rate(rate_rows: np.ndarray) -> np.ndarray:
+    """(n, P) dI/dt at ``_Derivative.baseline_rows`` → (P,) typical rate of each series.
+
+    The typical rate (SEI/alloy, growth) is the median dI/dt of the whole record: a median, so
+    a dip (inverted contrast) or the peak itself does not move it, and the whole record, as a
+    search window ending at t_nuc may hold little besides the rise; from at most
+    _BASELINE_SAMPLES evenly spread rows, which pins it well below the noise.
+    """
+    return _column_median(rate_rows)
+
+
+def _rate_peaks(rate: np.ndarray, derivative: _Derivative) -> tuple[np.ndarray, np.ndarray]:
+    """Search-window row of the peak of each column of (rows, P) C-ordered dI/dt ``rate`` (−1
+    without a local maximum) and dI/dt over the filter window around it, (2·half + 1, P)."""
     start, stop = derivative.search
     window = rate[start:stop]
     n_rows = window.shape[0]
@@ -294,14 +339,7 @@ def _tile_peaks(
     h = derivative.half
     rows = start + np.maximum(peak, 1) + np.arange(-h, h + 1)[:, None]
     np.clip(rows, 0, rate.shape[0] - 1, out=rows)
-    neighbours = np.take_along_axis(rate, rows, axis=0)
-
-    # the typical rate (SEI/alloy, growth) is the median dI/dt of the whole record: a median,
-    # so a dip (inverted contrast) or the peak itself does not move it, and the whole record,
-    # as a search window ending at t_nuc may hold little besides the rise; from at most
-    # _BASELINE_SAMPLES evenly spread rows, which pins it well below the noise
-    baseline = _column_median(rate[derivative.baseline_rows])
-    return peak, neighbours, baseline, _noise_sigma(samples, derivative.noise)
+    return peak, _gather_rows(rate, rows)
 
 
 def _finish_peaks(
@@ -591,8 +629,10 @@ def _pixel_times(
 ) -> np.ndarray:
     """(T, r, c) raw band → (r, c) float32 peak times.
 
-    The per-sample work runs tile by tile (whole or part rows, cache-sized); the cheap
-    per-pixel finish runs once for the band, so its many small steps are not repeated per tile.
+    The derivative and its peak run tile by tile (whole or part rows, cache-sized) on a float32
+    copy of the tile; the noise and the baseline, which read only a few frames per pixel, run
+    straight on the raw band for groups of whole rows, and the cheap per-pixel finish once for
+    the band, so their many small steps are not repeated per tile.
     """
     n_frames, n_rows, n_cols = band.shape
     # whole rows when they fit, else each row cut into equal parts (no sliver tiles)
@@ -602,6 +642,15 @@ def _pixel_times(
     neighbours = np.empty((2 * derivative.half + 1, n_rows, n_cols), dtype=np.float32)
     baseline = np.empty((n_rows, n_cols), dtype=np.float32)
     sigma = np.empty((n_rows, n_cols), dtype=np.float32)
+
+    rows_per_group = max(1, _GROUP_TILES * series_per_tile // n_cols)
+    for r0 in range(0, n_rows, rows_per_group):
+        r1 = min(n_rows, r0 + rows_per_group)
+        group = band[:, r0:r1]
+        rate_rows = derivative.at_rows(group, derivative.baseline_rows)
+        baseline[r0:r1] = _baseline_rate(rate_rows).reshape(r1 - r0, n_cols)
+        sigma[r0:r1] = _noise_sigma(group, derivative.noise).reshape(r1 - r0, n_cols)
+
     # working arrays reused from tile to tile: fresh cache-sized arrays would be mapped and
     # page-faulted again for every tile, which costs more than the arithmetic
     buffers: dict[tuple[int, int], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
@@ -620,11 +669,9 @@ def _pixel_times(
                 )
             samples, rate, scratch = buffers[shape]
             np.copyto(samples.reshape(n_frames, *shape), band[:, r0:r1, c0:c1], casting="unsafe")
-            p, y, b, n = _tile_peaks(samples, derivative, rate, scratch)
+            p, y = _rate_peaks(derivative.apply(samples, rate, scratch), derivative)
             peak[r0:r1, c0:c1] = p.reshape(shape)
             neighbours[:, r0:r1, c0:c1] = y.reshape(-1, *shape)
-            baseline[r0:r1, c0:c1] = b.reshape(shape)
-            sigma[r0:r1, c0:c1] = n.reshape(shape)
     t_peak, _ = _finish_peaks(
         peak.ravel(),
         neighbours.reshape(neighbours.shape[0], -1),
