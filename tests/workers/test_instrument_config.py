@@ -38,7 +38,8 @@ def test_unknown_instruments_backends_and_keys_are_refused(database_url):
     with pytest.raises(InstrumentConfigError,
                        match=r"instrument 'rig9' is not registered \(known: \[\]\)"):
         instrument_record(database_url, "rig9")
-    with pytest.raises(InstrumentConfigError, match=r"backend 'fpga' is not one of \['nifpga', 'sim'\]"):
+    with pytest.raises(InstrumentConfigError,
+                       match=r"backend 'fpga' is not one of \['nifpga', 'sim'\]"):
         configure_instrument(database_url, "rig9", backend="fpga")
     with pytest.raises(InstrumentConfigError, match=r"sim config keys \['sped'\] are unknown"):
         configure_instrument(database_url, "rig9", config={"sped": 3})
