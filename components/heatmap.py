@@ -36,7 +36,26 @@ def create_heatmap(grid: MetricGrid) -> dict:
         "uirevision": grid.metric,
         "hoverlabel": {"align": "left"},
     }
-    return {"data": [trace], "layout": layout}
+    figure = {"data": [trace], "layout": layout}
+    return _single_line_cells(figure) if grid.layout == "grid" else figure
+
+
+def _single_line_cells(figure: dict) -> dict:
+    """Give a one-row (one-column) grid's cells the pitch as height (width): Plotly draws a
+    single row 1 unit tall, a sliver at µm scale. Cell edges instead of centres fix that."""
+    trace = figure["data"][0]
+    if trace.get("type") != "heatmap":
+        return figure
+    x, y = trace["x"], trace["y"]
+    # neighbouring centres along the axis that has more than one cell give the pitch
+    pitch = next((abs(axis[1] - axis[0]) for axis in (x, y) if len(axis) > 1), None)
+    if pitch is None:
+        return figure
+    for axis in ("x", "y"):
+        if len(trace[axis]) == 1:
+            centre = trace[axis][0]
+            trace[axis] = [centre - pitch / 2, centre + pitch / 2]
+    return figure
 
 
 def _hovertemplate(grid: MetricGrid, value: str) -> str:

@@ -145,28 +145,11 @@ def run_panels(run_id: int) -> tuple:
     rows = spot_table(url, run_id)
     measured = [row for row in rows if row["state"] in MEASURED_STATES]
     detail = spot_detail(url, data_dir(), measured[-1]["spot_id"]) if measured else None
-    status = _single_line_cells(create_heatmap(metric_grid(url, run_id, STATUS)))
+    status = create_heatmap(metric_grid(url, run_id, STATUS))
     status["layout"]["margin"] = {"l": 55, "r": 10, "t": 10, "b": 45}
     return (create_run_header(run, current="run"), status, create_latest_trace(detail),
             create_latest_frame(detail),
             create_faults(run.error, [row for row in rows if row["error"]]))
-
-
-def _single_line_cells(figure: dict) -> dict:
-    """Give a one-row (one-column) grid's cells the pitch as height (width): Plotly draws a
-    single row 1 unit tall, a sliver at µm scale. Cell edges instead of centres fix that."""
-    trace = figure["data"][0]
-    if trace.get("type") != "heatmap":
-        return figure
-    x, y = trace["x"], trace["y"]
-    pitch = next((abs(b - a) for a, b in ((x[0], x[-1]), (y[0], y[-1])) if b != a), None)
-    if pitch is None:
-        return figure
-    for axis in ("x", "y"):
-        if len(trace[axis]) == 1:
-            centre = trace[axis][0]
-            trace[axis] = [centre - pitch / 2, centre + pitch / 2]
-    return figure
 
 
 #: abort buttons → (action, confirmation text)

@@ -67,3 +67,13 @@ def test_a_100_by_100_grid_serialises_under_one_megabyte():
     assert figure["data"][0]["xgap"] == 0  # no gaps at this size
     assert_array_equal(np.array(figure["data"][0]["customdata"])[0, :3], [100_000, 100_001,
                                                                          100_002])
+
+
+def test_a_single_row_grid_gets_cells_one_pitch_tall():
+    from components.heatmap import _single_line_cells
+
+    figure = {"data": [{"type": "heatmap", "x": [0.0, 11.0, 22.0], "y": [5.0],
+                        "z": [[1, 2, 3]]}]}
+    trace = _single_line_cells(figure)["data"][0]
+    assert trace["y"] == [-0.5, 10.5]
+    assert trace["x"] == [0.0, 11.0, 22.0]
