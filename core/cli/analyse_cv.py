@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from core.cli.command import Command, CommandError
-from core.cli.formatting import fixed, print_json, si_prefix, table
+from core.cli.formatting import fixed, print_report, si_prefix, table
 from core.cli.options import add_json_flag
 from core.errors import AnalysisError
 from core.io.traces import read_trace
@@ -93,11 +93,7 @@ def format_report(report: dict) -> str:
 
 def run(args: argparse.Namespace) -> int:
     report = analyse_file(args.file, cathodic_current_negative=not args.cathodic_positive)
-    if args.json:
-        print_json(report)
-    else:
-        print(format_report(report))
-    return 0
+    return print_report(report, format_report, as_json=args.json)
 
 
 COMMAND = Command(

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from core.cli.command import Command, CommandError
-from core.cli.formatting import MISSING, fixed, print_json, table
+from core.cli.formatting import MISSING, fixed, print_report, table
 from core.cli.options import add_json_flag, positive_float
 from core.errors import AnalysisError
 from core.io.traces import read_trace
@@ -82,11 +82,7 @@ def format_report(report: dict) -> str:
 
 def run(args: argparse.Namespace) -> int:
     report = analyse_file(args.file, args.current_density_mA_cm2)
-    if args.json:
-        print_json(report)
-    else:
-        print(format_report(report))
-    return 0
+    return print_report(report, format_report, as_json=args.json)
 
 
 COMMAND = Command(

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from core.cli.command import Command, CommandError
-from core.cli.formatting import MISSING, fixed, print_json, table
+from core.cli.formatting import MISSING, fixed, print_report, table
 from core.cli.options import add_json_flag, positive_float, whole_number
 from core.errors import AnalysisError
 
@@ -230,11 +230,7 @@ def run(args: argparse.Namespace) -> int:
         from core.io.image_writers import write_npy
 
         write_npy(args.tnuc_map, analysis.t_nuc_map)
-    if args.json:
-        print_json(report)
-    else:
-        print(format_report(report))
-    return 0
+    return print_report(report, format_report, as_json=args.json)
 
 
 COMMAND = Command(

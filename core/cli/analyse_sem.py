@@ -8,7 +8,7 @@ from pathlib import Path
 
 from core.cli.analyse_movie import check_output_folder
 from core.cli.command import Command, CommandError
-from core.cli.formatting import MISSING, fixed, print_json, table
+from core.cli.formatting import MISSING, fixed, print_report, table
 from core.cli.options import add_json_flag, positive_float
 from core.errors import AnalysisError
 
@@ -172,11 +172,7 @@ def run(args: argparse.Namespace) -> int:
             ring_fraction=result.parameters["ring_fraction"],
         )
         write_png(args.overlay, picture)
-    if args.json:
-        print_json(report)
-    else:
-        print(format_report(report))
-    return 0
+    return print_report(report, format_report, as_json=args.json)
 
 
 COMMAND = Command(

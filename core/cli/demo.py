@@ -12,7 +12,7 @@ from pathlib import Path
 
 from core.cli import analyse_cv, analyse_galvanostatic
 from core.cli.command import PROG, Command
-from core.cli.formatting import fixed, print_json, table
+from core.cli.formatting import fixed, print_report, table
 from core.cli.options import add_json_flag, whole_number
 from core.cli.simulated_files import write_simulation
 
@@ -156,11 +156,7 @@ def _article_ce(article_ce: dict, cycle: int) -> str:
 
 def run(args: argparse.Namespace) -> int:
     report = run_demo(args.out, args.seed)
-    if args.json:
-        print_json(report)
-    else:
-        print(format_report(report))
-    return 0
+    return print_report(report, format_report, as_json=args.json)
 
 
 COMMAND = Command(

@@ -43,6 +43,15 @@ def print_json(report: Mapping, stream: TextIO | None = None) -> None:
     stream.write(json.dumps(json_ready(report), allow_nan=False, ensure_ascii=False) + "\n")
 
 
+def print_report(report: Mapping, format_report, *, as_json: bool) -> int:
+    """Print a command's report as one JSON object or as its human table; exit status 0."""
+    if as_json:
+        print_json(report)
+    else:
+        print(format_report(report))
+    return 0
+
+
 def fixed(value: float | None, decimals: int) -> str:
     """``value`` with ``decimals`` decimals, or :data:`MISSING`."""
     if value is None or not math.isfinite(value):
