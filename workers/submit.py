@@ -183,20 +183,25 @@ def queue_analysis(
     every_spot: bool = False,
     parameters: dict | None = None,
     kind: str | None = None,
+    spot_ids: list[int] | None = None,
 ) -> list[int]:
     """Queue the analysis of a run's committed spots: those without any analysis yet, or
-    every committed spot (``every_spot``, e.g. with new ``parameters``). Returns spot ids."""
+    every committed spot (``every_spot``, e.g. with new ``parameters``), or only those of
+    ``spot_ids`` among them. Returns the spot ids queued."""
     from workers.analysis_task import spots_awaiting_analysis
 
     settings = settings or get_settings()
     url = settings.resolved_database_url
     Ledger(url).run_summary(run_id)  # UnknownRun if there is no such run
-    if every_spot:
+    wanted = None if spot_ids is None else set(spot_ids)
+    if every_spot or wanted is not None:
         with session_scope(url) as session:
             spot_ids = list(session.scalars(
                 select(Spot.id).where(Spot.run_id == run_id, Spot.measurement.has())
                 .order_by(Spot.order)
             ))
+        if wanted is not None:
+            spot_ids = [spot_id for spot_id in spot_ids if spot_id in wanted]
     else:
         spot_ids = spots_awaiting_analysis(url, run_id)
     if spot_ids:

@@ -7,8 +7,12 @@ test points it at a fresh database holding the small run of tests/core/results/s
 from __future__ import annotations
 
 import importlib
+from contextlib import contextmanager
 
 import pytest
+from flask import g
+
+from core.auth.roles import Actor, Role
 
 from core.settings import Settings
 from core.storage.db import upgrade_database
@@ -48,7 +52,14 @@ def empty_database(dash_app, tmp_path):
         yield url
 
 
-def _context(dash_app, url, data_dir):
+@contextmanager
+def _context(dash_app, url, data_dir, actor: Actor | None = None):
+    """A request context on the app, pointing at ``url``, as ``actor`` (default: an admin).
+
+    Tests of refusals set ``flask.g.meniscus_actor`` to a viewer or None inside it.
+    """
     server = dash_app.server
     server.config.update(MENISCUS_DATABASE_URL=url, MENISCUS_DATA_DIR=str(data_dir))
-    return server.test_request_context("/")
+    with server.test_request_context("/"):
+        g.meniscus_actor = actor or Actor("tester", Role.ADMIN, user_id=None, ip="127.0.0.1")
+        yield

@@ -1,10 +1,11 @@
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
-from core.storage.db import make_engine, session_scope, upgrade_database
+from core.storage.db import alembic_config, make_engine, session_scope, upgrade_database
 from core.storage.models import Analysis, Base, Instrument, Measurement, Run, Spot
 
 
@@ -22,7 +23,8 @@ def test_upgrade_is_idempotent(database_url):
     with engine.connect() as connection:
         version = connection.execute(text("select version_num from alembic_version")).scalar()
     engine.dispose()
-    assert version == "0001"
+    head = ScriptDirectory.from_config(alembic_config(database_url)).get_current_head()
+    assert version == head == "0002"
 
 
 def _run_with_spots(session, n_spots=3):
