@@ -7,7 +7,8 @@ The app reads the run ledger (SQLite in the data folder by default, PostgreSQL v
 ``DATABASE_URL``), brings its schema up to date at start, and never drives an instrument: work
 is submitted to the workers. Pages live in ``pages/`` (one module each), figures and layout
 pieces in ``components/``, queries in ``core.results``; the Flask routes are in
-``app_routes.py``. To have something to look at on a fresh machine:
+``app_routes.py``; logins, sessions and role checks in ``app_auth.py`` (every request needs
+a login; see README "Accounts"). To have something to look at on a fresh machine:
 ``python scripts/seed_demo.py`` (runs a small grid on the digital twin, outside the web app).
 """
 
@@ -21,10 +22,14 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Dash, html
 
+from app_api import register_api
+from app_auth import csrf_token, register_auth
+from app_exports import register_exports
 from app_routes import register_routes
 from components.navbar import create_navbar
 from core.settings import Settings, get_settings
 from core.storage.db import upgrade_database
+from pages._access import current_actor
 
 ROOT = Path(__file__).resolve().parent
 
@@ -53,11 +58,20 @@ def create_app(settings: Settings | None = None) -> Dash:
         MENISCUS_DATA_DIR=str(Path(settings.data_dir).resolve()),
     )
     register_routes(app.server)
-    app.layout = html.Div([
-        create_navbar(),
+    register_exports(app.server)
+    register_api(app.server)
+    register_auth(app.server, settings, dash_app=app)
+    app.layout = serve_layout
+    return app
+
+
+def serve_layout() -> html.Div:
+    """The frame of every page, with the logged-in user in the navigation bar."""
+    actor = current_actor()
+    return html.Div([
+        create_navbar(actor, csrf_token() if actor is not None else ""),
         dbc.Container(dash.page_container, fluid=True, className="pb-4 px-4"),
     ])
-    return app
 
 
 _built: dict[str, Dash] = {}

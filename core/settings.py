@@ -32,6 +32,21 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("CELERY_BROKER_URL", "MENISCUS_CELERY_BROKER_URL"),
         description="Celery broker (Redis in shared use); default: file broker in the data folder",
     )
+    session_hours: float = Field(
+        default=12.0, gt=0,
+        description="browser login lifetime, h; sliding: each request within it extends it",
+    )
+    secure_cookies: bool = Field(
+        default=False,
+        description="send the session cookie over HTTPS only (set true behind TLS)",
+    )
+    secret_key: str | None = Field(
+        default=None,
+        description="Flask secret (signs the login form's CSRF cookie); default: generated "
+        "once and kept in <data_dir>/secret_key",
+    )
+    max_upload_mb: float = Field(
+        default=64.0, gt=0, description="largest request body the web app accepts, MB")
 
     @cached_property
     def resolved_database_url(self) -> str:

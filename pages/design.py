@@ -4,8 +4,9 @@ The form maps to a :class:`core.grid.Grid` through :func:`form_to_mapping` (pure
 directly); keys the form does not show (move and retract speeds, footprint, camera exposure)
 ride along from the last template or file loaded. Every change re-runs the model's checks and
 :func:`core.grid.validate_grid`: problems are listed beside the preview, the fields they name
-are marked, and Launch stays disabled until there are none. Launch submits through
-:mod:`workers.submit` (nothing here drives an instrument) and opens ``/run/<run_id>``.
+are marked, and Launch stays disabled until there are none. Launch (operators and admins)
+submits as the logged-in user through :mod:`workers.guarded` (nothing here drives an
+instrument) and opens ``/run/<run_id>``.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from dash.exceptions import PreventUpdate
 from components.feedback import create_error
 from components.grid_preview import create_grid_preview
 from components.run_live import format_duration
+from core.auth.roles import Permission
 from core.errors import MeniscusError
 from core.grid import (
     Grid,
@@ -39,9 +41,10 @@ from core.grid import (
 from core.results.runs import run_filter_options
 from core.storage.ledger import InstrumentBusy
 from core.units import UAH_PER_CM2_IN_MC_PER_CM2
+from pages._access import current_actor, requires
 from pages._context import database_url
 from pages.run import submit_settings
-from workers.submit import submit_grid
+from workers import guarded
 
 dash.register_page(__name__, path="/design", name="Design", title="Design · Meniscus")
 
@@ -363,10 +366,9 @@ def _launch_card() -> dbc.Card:
     return dbc.Card(dbc.CardBody([
         html.Div(id="design-problems"),
         dbc.Row([
-            dbc.Col(dbc.Select(id="design-instrument", size="sm"), md=4),
-            dbc.Col(dbc.Input(id="design-operator", placeholder="operator", size="sm"), md=4),
+            dbc.Col(dbc.Select(id="design-instrument", size="sm"), md=6),
             dbc.Col(dbc.Button("Launch", id="design-launch", color="primary", disabled=True,
-                               className="w-100"), md=4),
+                               className="w-100"), md=6),
         ], className="g-2 align-items-center"),
         html.Div(id="design-launch-message", className="mt-2"),
     ]))
@@ -386,6 +388,7 @@ FIELD_STATES = [State(f"design-{key}", "value") for key in FIELDS]
     Input("design-upload", "contents"),
     State("design-upload", "filename"),
 )
+@requires(Permission.VIEW)
 def load_design(template, contents, filename):
     return loaded_form(ctx.triggered_id, template, contents, filename)
 
@@ -409,6 +412,7 @@ def loaded_form(trigger: str | None, template: str | None, contents: str | None,
 
 
 @callback(Output("design-conditions", "columns"), Input("design-conditions", "data"))
+@requires(Permission.VIEW)
 def show_columns(rows):
     return table_columns(rows or [])
 
@@ -421,6 +425,7 @@ def show_columns(rows):
     State("design-charge", "value"),
     prevent_initial_call=True,
 )
+@requires(Permission.VIEW)
 def edit_conditions(_add, _apply, rows, charge):
     return edited_conditions(ctx.triggered_id, rows, charge)
 
@@ -447,6 +452,7 @@ def edited_conditions(trigger: str | None, rows: list[dict] | None, charge) -> l
     Input("design-conditions", "data"),
     State("design-base", "data"),
 )
+@requires(Permission.VIEW)
 def check_form(*args):
     """Preview, estimate and problems for the form as it stands."""
     *values, rows, base = args
@@ -475,6 +481,7 @@ def problems_view(problems: list[str]):
 
 @callback(Output("design-instrument", "options"), Output("design-instrument", "value"),
           Input("design-template", "id"))
+@requires(Permission.VIEW)
 def list_instruments(_):
     names = run_filter_options(database_url())["instruments"] or ["sim"]
     return [{"label": f"instrument: {name}", "value": name} for name in names], (
@@ -487,6 +494,7 @@ def list_instruments(_):
     *FIELD_STATES, State("design-conditions", "data"), State("design-base", "data"),
     prevent_initial_call=True,
 )
+@requires(Permission.VIEW)
 def save_design(_clicks, *args):
     *values, rows, base = args
     check = check_design(form_to_mapping(dict(zip(FIELDS, values, strict=True)), rows, base))
@@ -501,18 +509,20 @@ def save_design(_clicks, *args):
     Output("design-launch-message", "children"),
     Input("design-launch", "n_clicks"),
     *FIELD_STATES, State("design-conditions", "data"), State("design-base", "data"),
-    State("design-instrument", "value"), State("design-operator", "value"),
+    State("design-instrument", "value"),
     prevent_initial_call=True,
 )
+@requires(Permission.LAUNCH)
 def launch(_clicks, *args):
-    """Submit the grid and open its run page; a refusal is shown in the page."""
-    *values, rows, base, instrument, operator = args
+    """Submit the grid as the logged-in user and open its run page; a refusal is shown in
+    the page."""
+    *values, rows, base, instrument = args
     check = check_design(form_to_mapping(dict(zip(FIELDS, values, strict=True)), rows, base))
     if check.grid is None or check.problems:
         return dash.no_update, create_error("; ".join(check.problems), title="Not launched")
     try:
-        submission = submit_grid(check.grid, settings=submit_settings(),
-                                 instrument=instrument or "sim", operator=operator or "")
+        submission = guarded.launch(current_actor(), check.grid, settings=submit_settings(),
+                                    instrument=instrument or "sim")
     except InstrumentBusy as error:
         return dash.no_update, dbc.Alert([html.Strong("Instrument busy: "), str(error), " ",
                                           dcc.Link("See the active run", href="/run")],

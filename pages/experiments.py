@@ -16,8 +16,10 @@ from dash import ClientsideFunction, Input, Output, callback, clientside_callbac
 
 from components.feedback import code, create_empty_state, create_error, create_loading
 from components.run_table import create_runs_table
+from core.auth.roles import Permission
 from core.errors import MeniscusError
 from core.results.runs import RunFilter, list_runs, live_progress, run_filter_options
+from pages._access import requires
 from pages._context import database_url
 
 dash.register_page(__name__, path="/", name="Experiments", title="Experiments · Meniscus",
@@ -67,6 +69,7 @@ def layout(search: str = "", operator: str | None = None, instrument: str | None
     Input("experiments-dates", "end_date"),
     Input("experiments-refresh", "n_intervals"),
 )
+@requires(Permission.VIEW)
 def update_runs(search, operator, instrument, states, tags, start, end, _tick):
     run_filter = RunFilter(search=search or "", operator=operator or None,
                            instrument=instrument or None, states=tuple(states or ()),

@@ -4,7 +4,8 @@ Polls the ledger every :data:`POLL_MS` through :mod:`workers.submit` (progress a
 :mod:`core.results` (status map, spot errors, the latest saved spot's curve and last IRM
 frame); there is no live stream, so the curve is that of the last spot committed. Figures are
 re-sent only when a spot changed state. Polling stops when the run has ended. Pause and resume
-act at once (the engine pauses after the current spot); both aborts ask first.
+act at once (the engine pauses after the current spot); both aborts ask first. Controls need
+an operator: they go through :mod:`workers.guarded` as the logged-in user (audited).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from components.run_live import (
     create_run_controls,
     progress_numbers,
 )
+from core.auth.roles import Permission
 from core.errors import MeniscusError
 from core.results.grid_values import metric_grid
 from core.results.metrics import STATUS
@@ -35,8 +37,10 @@ from core.results.spot_detail import spot_detail
 from core.results.spot_table import spot_table
 from core.settings import Settings
 from core.storage.states import FINAL_RUN_STATES
+from pages._access import current_actor, requires
 from pages._context import data_dir, database_url
-from workers.submit import abort_run, pause_run, resume_run, run_progress
+from workers import guarded
+from workers.submit import run_progress
 
 dash.register_page(__name__, path_template="/run/<run_id>", name="Run", title="Run · Meniscus")
 
@@ -124,6 +128,7 @@ def _box(title: str, child) -> html.Div:
     Output("run-faults", "children"),
     Input("run-poll", "n_intervals"), State("run-id", "data"), State("run-seen", "data"),
 )
+@requires(Permission.VIEW)
 def poll(_tick, run_id, seen):
     """Progress every tick; header, status map, latest spot and faults when a spot moved."""
     progress = run_progress(run_id, settings=submit_settings())
@@ -171,6 +176,7 @@ ABORTS = {
     State("run-action", "data"), State("run-id", "data"),
     prevent_initial_call=True,
 )
+@requires(Permission.CONTROL)
 def control(*args):
     """Pause/resume at once; an abort opens the dialog, and its confirmation sends it."""
     *_clicks, pending, run_id = args
@@ -190,22 +196,20 @@ def control_response(trigger: str, pending: str | None, run_id: int) -> tuple:
 
 
 def perform(action: str | None, run_id: int):
-    """Send ``action`` (pause, resume, abort_after, abort_now) for the run; the message."""
-    settings = submit_settings()
+    """Send ``action`` (pause, resume, abort_after, abort_now) for the run as the logged-in
+    user; the message."""
+    if action not in ("pause", "resume", "abort_after", "abort_now"):
+        raise PreventUpdate
     try:
+        state = guarded.control(current_actor(), run_id, action, settings=submit_settings())
         if action == "pause":
-            pause_run(run_id, settings=settings)
             text = "Pausing after the current spot."
         elif action == "resume":
-            resume_run(run_id, settings=settings)
             text = "Resuming from the first pending spot."
-        elif action in ("abort_after", "abort_now"):
-            state = abort_run(run_id, now=action == "abort_now", settings=settings)
+        else:
             text = ("Aborted." if state == "aborted" else
                     "Abort requested: the run stops " +
                     ("now." if action == "abort_now" else "after the current spot."))
-        else:
-            raise PreventUpdate
     except MeniscusError as error:
         return create_error(str(error), title="Not done")
     return dbc.Alert(text, color="info", duration=5000, className="py-2")

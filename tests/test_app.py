@@ -6,6 +6,7 @@ import app as app_module
 from core.settings import Settings
 from core.storage.db import session_scope
 from core.storage.models import Instrument
+from tests.auth_helpers import logged_in_client
 
 
 def test_create_app_migrates_the_database_and_serves_pages_and_routes(tmp_path, monkeypatch):
@@ -17,12 +18,20 @@ def test_create_app_migrates_the_database_and_serves_pages_and_routes(tmp_path, 
         assert session.query(Instrument).count() == 0  # schema there, nothing seeded
     rules = {rule.rule for rule in dash_app.server.url_map.iter_rules()}
     assert {"/frames/<int:spot_id>/<int:index>.png", "/runs/<int:run_id>/spots.csv"} <= rules
-    client = dash_app.server.test_client()
+    anonymous = dash_app.server.test_client()
+    assert anonymous.get("/", headers={"Accept": "text/html"}).headers["Location"] == (
+        "/login?next=%2F")
+    assert anonymous.get("/assets/bootstrap-5.3.6.min.css").status_code == 200
+    assert (data_dir / "first-run-admin.txt").exists()  # no accounts yet: one admin made
+    client = logged_in_client(dash_app.server, config["MENISCUS_DATABASE_URL"], name="ana")
     assert client.get("/").status_code == 200
     layout = client.get("/_dash-layout").json
     assert '"Meniscus"' in str(layout).replace("'", '"')
     assert "/design" in str(layout) and "/run" in str(layout)
-    assert client.get("/assets/bootstrap-5.3.6.min.css").status_code == 200
+    assert "ana" in str(layout) and "Log out" in str(layout) and "/admin" not in str(layout)
+    admin = logged_in_client(dash_app.server, config["MENISCUS_DATABASE_URL"], name="root",
+                             role="admin")
+    assert "/admin" in str(admin.get("/_dash-layout").json)
 
 
 def test_server_is_built_on_first_use_not_on_import(tmp_path, monkeypatch):

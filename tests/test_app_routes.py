@@ -1,4 +1,5 @@
-"""The frame and CSV routes through Flask's test client (no Dash app needed)."""
+"""The frame and CSV routes through Flask's test client (no Dash app needed), behind the
+login gate as a viewer."""
 
 import io
 
@@ -7,8 +8,11 @@ import pytest
 from flask import Flask
 from PIL import Image
 
+from app_auth import register_auth
 from app_routes import register_routes
+from core.settings import Settings
 from core.storage.db import upgrade_database
+from tests.auth_helpers import logged_in_client
 from tests.core.results.small_run import build_small_run, simulate_spot_data
 
 
@@ -20,7 +24,15 @@ def client(tmp_path):
     server = Flask(__name__)
     server.config.update(MENISCUS_DATABASE_URL=url, MENISCUS_DATA_DIR=str(run.data_dir))
     register_routes(server)
-    return server.test_client(), run
+    register_auth(server, Settings(data_dir=tmp_path, database_url=url))
+    return logged_in_client(server, url, name="vera", role="viewer"), run
+
+
+def test_the_routes_need_a_login(client):
+    test_client, run = client
+    anonymous = test_client.application.test_client()
+    assert anonymous.get(f"/frames/{run.spot_ids[(0, 0)]}/7.png").status_code == 401
+    assert anonymous.get(f"/runs/{run.run_id}/spots.csv").status_code == 401
 
 
 @pytest.mark.parametrize("view", ["raw", "bg", "processed"])

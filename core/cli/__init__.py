@@ -35,6 +35,7 @@ COMMAND_MODULES = (
     "core.cli.simulate_cv",
     "core.cli.simulate_movie",
     "core.cli.simulate_sem",
+    "core.cli.users",
 )
 
 #: first words that hold several commands: one-line help and the longer description
@@ -46,6 +47,11 @@ GROUPS = {
     "simulate": (
         "write a simulated record and its ground truth",
         "Simulate one record with the digital twin; writes FILE and FILE.truth.json.",
+    ),
+    "users": (
+        "manage accounts: add, list, set-role, passwd, deactivate, token",
+        "Manage the web app's accounts in the settings' database (a local shell acts as "
+        "admin).",
     ),
 }
 
@@ -82,8 +88,13 @@ stderr naming the file and the problem).
 
 
 def load_commands() -> list[Command]:
-    """The ``COMMAND`` of every module in :data:`COMMAND_MODULES`."""
-    return [importlib.import_module(name).COMMAND for name in COMMAND_MODULES]
+    """The ``COMMAND`` (or the ``COMMANDS`` of a group) of every module in
+    :data:`COMMAND_MODULES`."""
+    commands = []
+    for name in COMMAND_MODULES:
+        module = importlib.import_module(name)
+        commands.extend(getattr(module, "COMMANDS", None) or (module.COMMAND,))
+    return commands
 
 
 def build_parser(commands: Sequence[Command] | None = None) -> argparse.ArgumentParser:

@@ -5,6 +5,11 @@ Locally a missing Chromium or chromedriver skips these tests; with ``CI`` set it
 /usr/bin/chromium) and ``MENISCUS_CHROMEDRIVER`` (default /usr/bin/chromedriver). Screenshots
 go to ``MENISCUS_SCREENSHOT_DIR`` when set (``docs/screenshots`` to refresh the docs), else to
 a temporary folder.
+
+Every page is behind the login: the session's Chromium logs in through the login form
+whenever a page sends it there, with the account registered for that app's address: the
+operator that ``demo_app`` adds with ``python -m core users add``, or else the first-run admin
+of an app started on an empty database (read from its data folder by ``_wait_until_up``).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -25,6 +31,10 @@ ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("MENISCUS_CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("MENISCUS_CHROMEDRIVER", "/usr/bin/chromedriver")
 WINDOW = (1366, 768)
+#: the account the browser logs in with, per app address (scheme://host:port)
+LOGINS: dict[str, tuple[str, str]] = {}
+#: the operator added to the demo data folder
+DEMO_USER = ("e2e-operator", "e2e-password-1")
 
 
 def _free_port() -> int:
@@ -46,12 +56,19 @@ def demo_app(tmp_path_factory):
                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert seeded.returncode == 0, seeded.stderr
     run_id = int(seeded.stdout.strip().splitlines()[-1])
+    added = subprocess.run([sys.executable, "-m", "core", "users", "add", DEMO_USER[0],
+                            "--role", "operator"], cwd=ROOT, capture_output=True, text=True,
+                           env={**env, "MENISCUS_DATA_DIR": str(data_dir),
+                                "MENISCUS_PASSWORD": DEMO_USER[1]},
+                           stdin=subprocess.DEVNULL, timeout=120)
+    assert added.returncode == 0, added.stderr
     port = _free_port()
     log = (data_dir / "app.log").open("w")
     server = subprocess.Popen(
         [sys.executable, "app.py", "--data-dir", str(data_dir), "--port", str(port)],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
+    LOGINS[base] = DEMO_USER
     try:
         _wait_until_up(base, server, data_dir / "app.log")
         yield base, run_id
@@ -62,17 +79,43 @@ def demo_app(tmp_path_factory):
 
 
 def _wait_until_up(base: str, server: subprocess.Popen, log: Path, timeout_s: float = 60):
+    """Wait for the login page of the app at ``base`` (its data folder holds ``log``); an app
+    without a registered account gets its first-run admin's."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if server.poll() is not None:
             pytest.fail(f"the app exited with {server.returncode}:\n{log.read_text()}")
         try:
-            with urllib.request.urlopen(base + "/", timeout=2) as response:
+            with urllib.request.urlopen(base + "/login", timeout=2) as response:
                 if response.status == 200:
+                    if base not in LOGINS:
+                        LOGINS[base] = _first_run_admin(log.parent)
                     return
         except OSError:
             time.sleep(0.3)
     pytest.fail(f"the app did not answer within {timeout_s} s:\n{log.read_text()}")
+
+
+def _first_run_admin(data_dir: Path) -> tuple[str, str]:
+    """(name, password) from the app's first-run-admin.txt (``user: ...``/``password: ...``)."""
+    fields = dict(line.split(": ", 1) for line in
+                  (data_dir / "first-run-admin.txt").read_text().splitlines())
+    return fields["user"], fields["password"]
+
+
+def _log_in_when_asked(driver) -> None:
+    """On the login page, fill in the account registered for this app and submit."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    parts = urlsplit(driver.current_url)
+    if parts.path != "/login":
+        return
+    name, password = LOGINS[f"{parts.scheme}://{parts.netloc}"]
+    driver.find_element(By.ID, "name").send_keys(name)
+    driver.find_element(By.ID, "password").send_keys(password)
+    driver.find_element(By.ID, "login-submit").click()
+    WebDriverWait(driver, 20).until(lambda d: urlsplit(d.current_url).path != "/login")
 
 
 @pytest.fixture(scope="session")
@@ -95,7 +138,15 @@ def browser(tmp_path_factory):
                      f"--window-size={WINDOW[0]},{WINDOW[1]}"):
             options.add_argument(flag)
         options.set_capability("goog:loggingPrefs", {"browser": "SEVERE"})
-        driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+
+        class LoggingInChrome(webdriver.Chrome):
+            """Chromium that logs in through the login form when a page asks for it."""
+
+            def get(self, url: str) -> None:
+                super().get(url)
+                _log_in_when_asked(self)
+
+        driver = LoggingInChrome(options=options, service=Service(CHROMEDRIVER))
     except Exception as error:  # no browser, no driver, or one that cannot start here
         service_missing(f"headless Chromium ({CHROMIUM}, {CHROMEDRIVER})", error)
     driver.set_window_size(*WINDOW)

@@ -1,7 +1,8 @@
 """Pages are tested by calling their layout and callback functions directly.
 
-Dash registers the page modules when the app is built, so one app is built per session; each
-test points it at a fresh database holding the small run of tests/core/results/small_run.py.
+Dash registers the page modules when the app is built, so the tests share one app per process
+(:func:`tests.auth_helpers.shared_dash_app`); each test points it at a fresh database holding
+the small run of tests/core/results/small_run.py.
 """
 
 from __future__ import annotations
@@ -13,17 +14,14 @@ import pytest
 from flask import g
 
 from core.auth.roles import Actor, Role
-
-from core.settings import Settings
 from core.storage.db import upgrade_database
+from tests.auth_helpers import shared_dash_app
 from tests.core.results.small_run import build_small_run, simulate_spot_data
 
 
 @pytest.fixture(scope="session")
 def dash_app(tmp_path_factory):
-    from app import create_app
-
-    return create_app(Settings(data_dir=tmp_path_factory.mktemp("app-data")))
+    return shared_dash_app(tmp_path_factory)
 
 
 @pytest.fixture(scope="session")

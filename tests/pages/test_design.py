@@ -11,7 +11,8 @@ from workers.submit import Submission
 
 
 @pytest.fixture
-def design(dash_app, page):
+def design(dash_app, page, empty_database):
+    """The design page, its callbacks run as the admin of ``empty_database``'s context."""
     return page("design")
 
 
@@ -123,29 +124,30 @@ def test_save_gives_the_yaml_of_the_form(design):
 def test_launch_submits_the_grid_and_opens_its_run(design, empty_database, monkeypatch):
     calls = []
 
-    def submit(grid, **options):
-        calls.append((grid, options))
+    def submit(actor, grid, **options):
+        calls.append((actor, grid, options))
         return Submission(run_id=7, spot_count=63, estimate_s=1257.0)
 
-    monkeypatch.setattr(design, "submit_grid", submit)
+    monkeypatch.setattr(design.guarded, "launch", submit)
     form, rows, base = _form(design)
-    href, message = design.launch(1, *form.values(), rows, base, "sim", "ana")
+    href, message = design.launch(1, *form.values(), rows, base, "sim")
     assert href == "/run/7" and message is None
-    grid, options = calls[0]
+    actor, grid, options = calls[0]
+    assert actor.name == "tester"  # the logged-in user launches: the run's operator
     assert grid == load_grid("examples/article_screen.yaml")
-    assert options["instrument"] == "sim" and options["operator"] == "ana"
+    assert options["instrument"] == "sim"
     assert options["settings"].resolved_database_url == empty_database
 
-    def busy(grid, **options):
+    def busy(actor, grid, **options):
         raise InstrumentBusy("instrument sim is running run 3")
 
-    monkeypatch.setattr(design, "submit_grid", busy)
-    href, message = design.launch(1, *form.values(), rows, base, "sim", "")
+    monkeypatch.setattr(design.guarded, "launch", busy)
+    href, message = design.launch(1, *form.values(), rows, base, "sim")
     assert href is dash.no_update
     assert "instrument sim is running run 3" in text(message)
     assert "Instrument busy" in text(message) and "See the active run" in text(message)
     form["pitch_um"] = 5
-    href, message = design.launch(1, *form.values(), rows, base, "sim", "")
+    href, message = design.launch(1, *form.values(), rows, base, "sim")
     assert href is dash.no_update and "Not launched" in text(message)
 
 
