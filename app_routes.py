@@ -2,6 +2,7 @@
 
     GET /frames/<spot_id>/<index>.png?view=raw|bg|processed
     GET /runs/<run_id>/spots.csv
+    GET /sem/<image_id>.png
 
 Frames are what the spot page's player swaps into an ``<img>``: one frame per request, never
 the movie. A committed spot file never changes (the ledger holds its SHA-256), so responses
@@ -20,7 +21,10 @@ from pathlib import Path
 from flask import Flask, Response, abort, current_app, request
 from sqlalchemy import select
 
+from core.errors import SemImageFileError
 from core.results.frames import VIEWS, FrameError, frame_png
+from core.results.sem_import import SemImportError, sem_image_file
+from core.results.sem_view import image_file_png
 from core.results.spot_table import spot_table_csv
 from core.storage.db import session_scope
 from core.storage.ledger import UnknownRun
@@ -34,6 +38,7 @@ def register_routes(server: Flask) -> None:
     """Add the frame and CSV routes to ``server``."""
     server.add_url_rule("/frames/<int:spot_id>/<int:index>.png", "frame", frame)
     server.add_url_rule("/runs/<int:run_id>/spots.csv", "spots_csv", spots_csv)
+    server.add_url_rule("/sem/<int:image_id>.png", "sem_image", sem_image)
 
 
 def frame(spot_id: int, index: int) -> Response:
@@ -65,6 +70,33 @@ def spots_csv(run_id: int) -> Response:
         abort(404, description=str(error))
     return Response(text, mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="run_{run_id}_spots.csv"'})
+
+
+def sem_image(image_id: int) -> Response:
+    """An imported SEM image, display-sized (≤ 1024 px a side, 8-bit), as a PNG (404 if
+    there is no such image or its file does not read). Cached like frames: the file's
+    SHA-256 is in the ledger and never changes."""
+    try:
+        relative_path, sha256, _spot_id = sem_image_file(
+            current_app.config["MENISCUS_DATABASE_URL"], image_id)
+    except SemImportError as error:
+        abort(404, description=str(error))
+    path = Path(current_app.config["MENISCUS_DATA_DIR"]) / relative_path
+    try:
+        png = _cached_sem_png(str(path), sha256)
+    except SemImageFileError as error:
+        abort(404, description=f"SEM image {image_id} cannot be shown: {error.problem}")
+    response = Response(png, mimetype="image/png")
+    response.set_etag(f"sem-{sha256[:20]}")
+    response.cache_control.private = True
+    response.cache_control.max_age = FRAME_MAX_AGE_S
+    return response.make_conditional(request)
+
+
+@lru_cache(maxsize=32)
+def _cached_sem_png(path: str, sha256: str) -> bytes:
+    # keyed by the checksum too: the display image of one stored file never changes
+    return image_file_png(path)
 
 
 @lru_cache(maxsize=4096)
