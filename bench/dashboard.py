@@ -1,11 +1,15 @@
 """Benchmarks of the review dashboard's two hot paths.
 
 ``results_heatmap_10k``: the results page's heatmap callback for a 100 × 100 grid (10,000
-spots, each with a galvanostatic analysis, some with two versions) on SQLite: the query
-(:func:`core.results.grid_values.metric_grid`), the figure
-(:func:`components.heatmap.create_heatmap`) and its JSON as Dash sends it. Baseline in the
-same run: the obvious ORM loop (load each spot, then its latest analysis, then fill lists).
-Targets: ≤ 150 ms and a payload ≤ 1 MB.
+spots, each with a galvanostatic analysis, some with two versions, 1 % flagged, 0.5 %
+excluded) on SQLite: the query (:func:`core.results.grid_values.metric_grid`), the figure
+(:func:`components.heatmap.create_heatmap`) and its JSON as Dash sends it. The figure is the
+*cold* request (grid cache emptied first: the first view, or the first after the run
+changed); the details add the cached request (same fingerprint), the request after each new
+analysis version (``live``: a live run's refresh) and all three again with every core kept
+busy by spinning processes ("loaded"). Baseline in the same run: the obvious ORM
+loop (load each spot, then its latest analysis, then fill lists). Targets: ≤ 150 ms and a
+payload ≤ 1 MB, cold and loaded.
 
 ``frame_png``: one IRM frame as PNG from the frame route's function
 (:func:`core.results.frames.frame_png`, raw view, 512 × 512 uint16, 200 frames), cold caches
@@ -17,22 +21,26 @@ whole movie from the spot file and encoding one frame. Target: ≤ 30 ms. The pr
 from __future__ import annotations
 
 import io
+import multiprocessing
+import os
 import statistics
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 from plotly.io.json import to_json_plotly
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 
 from components.heatmap import create_heatmap
+from core.results import grid_values
 from core.results.frames import frame_png
 from core.results.grid_values import metric_grid
 from core.storage.db import session_scope, upgrade_database
 from core.storage.ledger import Ledger
-from core.storage.models import Analysis, Spot
+from core.storage.models import Analysis, Flag, Spot
 from core.storage.spot_files import SpotMovie, read_spot_file, write_spot_file
 from core.traces import Trace
 
@@ -78,9 +86,36 @@ def build_grid_database(url: str, side: int, *, seed: int = 0) -> int:
     rows += [dict(row, version=2, results={**row["results"], "e_nuc_V": row["results"]
                                            ["e_nuc_V"] - 0.01})
              for row in rows[::10]]
+    rows += [dict(spot_id=spot_id, kind="review", version=1, parameters={},
+                  results={"excluded": True, "reason": "bench exclusion"},
+                  software_version="bench") for spot_id in ids[::200]]
+    flags = [dict(run_id=run_id, spot_id=spot_id, kind="thick_deposit", author="bench")
+             for spot_id in ids[::100]]
     with session_scope(url) as session:
         session.execute(insert(Analysis), rows)
+        session.execute(insert(Flag), flags)
     return run_id
+
+
+def _spin(stop) -> None:
+    while not stop.is_set():
+        pass
+
+
+@contextmanager
+def busy_cores(n_processes: int | None = None):
+    """Keep ``n_processes`` (default: every core) busy while the block runs."""
+    stop = multiprocessing.Event()
+    workers = [multiprocessing.Process(target=_spin, args=(stop,), daemon=True)
+               for _ in range(n_processes or os.cpu_count() or 1)]
+    for worker in workers:
+        worker.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        for worker in workers:
+            worker.join(5)
 
 
 def heatmap_payload(url: str, run_id: int, metric: str = "e_nuc_V") -> str:
@@ -109,21 +144,61 @@ def naive_heatmap_payload(url: str, run_id: int, metric: str = "e_nuc_V") -> str
                                      "text": text}], "layout": {}})
 
 
+def _cold_payload(url: str, run_id: int) -> str:
+    grid_values.clear_cache()
+    return heatmap_payload(url, run_id)
+
+
+def _live_times(url: str, run_id: int, repeats: int) -> float:
+    """Median time of the request after each new analysis version (a live run's refresh):
+    the version is stored outside the timing."""
+    with session_scope(url) as session:
+        ids = session.scalars(select(Spot.id).where(Spot.run_id == run_id)
+                              .order_by(Spot.order)).all()
+    heatmap_payload(url, run_id)
+    times = []
+    for k in range(repeats):
+        with session_scope(url) as session:
+            version = session.scalar(select(func.max(Analysis.version)).where(
+                Analysis.spot_id == ids[k], Analysis.kind == "galvanostatic"))
+            session.add(Analysis(spot_id=ids[k], kind="galvanostatic", version=version + 1,
+                                 parameters={}, software_version="bench",
+                                 results={"nucleated": True, "e_nuc_V": -0.1 - 0.01 * k}))
+        started = time.perf_counter()
+        heatmap_payload(url, run_id)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
 def results_heatmap_10k(quick: bool) -> dict:
     side = 100
+    repeats = 3 if quick else 9
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite:///{Path(folder) / 'bench.db'}"
         run_id = build_grid_database(url, side)
-        payload = heatmap_payload(url, run_id)  # warm: imports, connection pool
-        figure_s = _median_time(lambda: heatmap_payload(url, run_id), 3 if quick else 9)
+        payload = _cold_payload(url, run_id)  # warm: imports, connection pool
+        figure_s = _median_time(lambda: _cold_payload(url, run_id), repeats)
+        cached_s = _median_time(lambda: heatmap_payload(url, run_id), repeats)
+        live_s = _live_times(url, run_id, repeats)
+        with busy_cores():
+            loaded_s = _median_time(lambda: _cold_payload(url, run_id), repeats)
+            loaded_cached_s = _median_time(lambda: heatmap_payload(url, run_id), repeats)
+            loaded_live_s = _live_times(url, run_id, repeats)
         baseline_s = _median_time(lambda: naive_heatmap_payload(url, run_id), 1)
     size = len(payload.encode())
     return {
         "figure": figure_s * 1e3, "unit": "ms", "baseline": baseline_s * 1e3,
         "ratio": baseline_s / figure_s,
-        "target": f"≤ {HEATMAP_TARGET_S * 1e3:.0f} ms and ≤ 1 MB for {side}×{side} spots",
-        "ok": figure_s <= HEATMAP_TARGET_S and size <= PAYLOAD_TARGET_BYTES,
-        "details": {"payload_bytes": size, "spots": side * side},
+        "target": f"≤ {HEATMAP_TARGET_S * 1e3:.0f} ms and ≤ 1 MB for {side}×{side} spots "
+                  "(cold, also with every core busy)",
+        "ok": max(figure_s, loaded_s) <= HEATMAP_TARGET_S and size <= PAYLOAD_TARGET_BYTES,
+        "details": {"payload_bytes": size, "spots": side * side,
+                    "cached_ms": round(cached_s * 1e3, 2),
+                    "live_ms": round(live_s * 1e3, 2),
+                    "loaded_cold_ms": round(loaded_s * 1e3, 2),
+                    "loaded_cached_ms": round(loaded_cached_s * 1e3, 2),
+                    "loaded_live_ms": round(loaded_live_s * 1e3, 2),
+                    "busy_processes": os.cpu_count()},
     }
 
 

@@ -1,15 +1,30 @@
-"""Key numbers of a spot and, per analysis kind, the parameters and results it ran with."""
+"""Key numbers of a spot and, per analysis kind, the parameters and results it ran with;
+for kinds with adjustable options, a form to re-run them and the list of stored versions."""
 
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
-from dash import html
+from dash import dcc, html
 
+from core.analysis.parameters import ParameterSpec
 from core.results.metrics import METRICS
-from core.results.spot_detail import AnalysisInfo
+from core.results.spot_detail import AnalysisInfo, AnalysisVersion
 
 #: results keys not worth a row in the results table (arrays, nested structures)
-_SKIPPED = ("cycles", "bounds", "intensity", "t_nuc_map")
+_SKIPPED = ("cycles", "bounds", "intensity", "t_nuc_map", "maps")
+
+#: pattern-matching id types of the re-run form's pieces (``{"type": ..., "kind": kind}``;
+#: each option input also carries ``"name"``)
+PARAM = "reanalyse-param"
+RUN_BUTTON = "reanalyse-run"
+SCOPE = "reanalyse-scope"
+FEEDBACK = "reanalyse-feedback"
+STATUS = "reanalyse-status"
+VERSIONS = "reanalyse-versions"
+PENDING = "reanalyse-pending"
+POLL = "reanalyse-poll"
+#: how often the page looks for the new version while one is queued, ms
+POLL_MS = 2000
 
 
 def create_key_numbers(values: dict[str, float | None]) -> dbc.Row:
@@ -28,8 +43,11 @@ def create_key_numbers(values: dict[str, float | None]) -> dbc.Row:
     return dbc.Row(cards, className="g-2 mb-3")
 
 
-def create_analysis_panel(analyses: dict[str, AnalysisInfo]) -> dbc.Accordion:
-    """One accordion item per analysis kind: version, software, parameters, results."""
+def create_analysis_panel(analyses: dict[str, AnalysisInfo],
+                          extras: dict[str, list] | None = None) -> dbc.Accordion:
+    """One accordion item per analysis kind: version, software, parameters, results, and
+    ``extras[kind]`` (e.g. its re-run form) at the end of the item."""
+    extras = extras or {}
     items = []
     for kind, info in sorted(analyses.items()):
         error = info.results.get("error")
@@ -42,6 +60,7 @@ def create_analysis_panel(analyses: dict[str, AnalysisInfo]) -> dbc.Accordion:
                 dbc.Col([html.H6("Results"), _table(_flatten(
                     {k: v for k, v in info.results.items() if k not in _SKIPPED}))], md=6),
             ]),
+            *extras.get(kind, []),
         ]
         items.append(dbc.AccordionItem(body, title=f"{kind} (v{info.version})"))
     return dbc.Accordion(items, start_collapsed=True, always_open=True)
@@ -65,3 +84,74 @@ def _flatten(mapping: dict, prefix: str = "") -> list[tuple[str, str]]:
 def _table(rows: list[tuple[str, str]]) -> dbc.Table:
     return dbc.Table(html.Tbody([html.Tr([html.Td(html.Code(k)), html.Td(v)]) for k, v in rows]),
                      size="sm", className="small mb-0")
+
+
+def create_reanalysis_form(kind: str, specs: tuple[ParameterSpec, ...], current: dict, *,
+                           allowed: bool, versions: list[AnalysisVersion]) -> html.Div:
+    """The options of ``kind`` filled with ``current`` (the latest version's), a Re-run
+    button (disabled with a note when not ``allowed``), the scope (this spot or every
+    measured spot of the run), the feedback area and the version list, with the store and
+    interval that follow a queued re-run."""
+    rows = [_option_row(kind, spec, current.get(spec.name)) for spec in specs]
+    button = dbc.Button("Re-run as a new version", id={"type": RUN_BUTTON, "kind": kind},
+                        color="primary", size="sm", disabled=not allowed)
+    return html.Div([
+        html.H6("Re-run with other options", className="mt-3"),
+        html.Div(rows),
+        dbc.RadioItems(id={"type": SCOPE, "kind": kind}, value="spot", inline=True,
+                       className="small my-2", options=[
+                           {"label": "this spot", "value": "spot"},
+                           {"label": "every measured spot of the run", "value": "run"}]),
+        html.Div([button, html.Span(
+            "" if allowed else "Re-running needs the operator role.",
+            className="small text-muted ms-2")]),
+        dcc.Loading(html.Div(id={"type": FEEDBACK, "kind": kind}, className="mt-2"),
+                    type="dot", delay_show=200),
+        html.Div(id={"type": STATUS, "kind": kind}, className="mt-2"),
+        dcc.Store(id={"type": PENDING, "kind": kind}),
+        dcc.Interval(id={"type": POLL, "kind": kind}, interval=POLL_MS, disabled=True),
+        html.H6("Versions", className="mt-3"),
+        html.Div(create_version_table(versions), id={"type": VERSIONS, "kind": kind}),
+    ], className="border-top pt-2 mt-3")
+
+
+def _option_row(kind: str, spec: ParameterSpec, value) -> dbc.Row:
+    ident = {"type": PARAM, "kind": kind, "name": spec.name}
+    if spec.type == "bool":
+        field = dbc.Switch(id=ident, value=bool(value), label=spec.label,
+                           className="small mb-0")
+        label = html.Code(spec.name)
+    else:
+        field = dbc.InputGroup([
+            # no min/max here: the browser would send an out-of-range entry as empty; the
+            # page's check names the value and its limit instead
+            dbc.Input(id=ident, type="number", value=value, size="sm",
+                      step="any" if spec.type == "float" else 1),
+            dbc.InputGroupText(spec.unit, className="small") if spec.unit else None,
+        ], size="sm")
+        label = html.Span([html.Code(spec.name), html.Span(f" {spec.label}",
+                                                          className="text-muted")])
+    return dbc.Row([
+        dbc.Col(label, md=7, className="small"),
+        dbc.Col([field, html.Div(spec.describe_range(), className="form-text mt-0")], md=5),
+    ], className="g-2 mb-1 align-items-center")
+
+
+def create_version_table(versions: list[AnalysisVersion]) -> dbc.Table | html.P:
+    """Version, when (UTC), software and options of every stored version, newest first."""
+    if not versions:
+        return html.P("No version stored yet.", className="small text-muted")
+    header = html.Thead(html.Tr([html.Th(name) for name in
+                                 ("version", "when (UTC)", "software", "options")]))
+    body = html.Tbody([
+        html.Tr([
+            html.Td([f"v{version.version}", dbc.Badge("failed", color="warning",
+                                                      className="ms-1")
+                     if version.failed else None]),
+            html.Td(f"{version.created_at:%Y-%m-%d %H:%M:%S}"),
+            html.Td(version.software_version),
+            html.Td(", ".join(f"{name} = {text}" for name, text in
+                              _flatten(version.parameters)) or "defaults"),
+        ]) for version in versions
+    ])
+    return dbc.Table([header, body], size="sm", className="small mb-0", striped=True)

@@ -136,12 +136,20 @@ def create_voltammogram_figure(trace: Trace) -> go.Figure:
     return figure
 
 
-def create_ce_figure(cycles: list[dict]) -> go.Figure:
-    """Coulombic efficiency per cycle (from the CV analysis' ``cycles``)."""
-    figure = _base("cycle", "CE = Q_a/Q_c", height=240)
+def create_ce_figure(cycles: list[dict], *, ce_irm_cycles: list[dict] | None = None
+                     ) -> go.Figure:
+    """Coulombic efficiency per cycle (from the CV analysis' ``cycles``) and, for a filmed
+    CV, the median CE(IRM) over the footprint (the ``ce_irm`` analysis' ``cycles``)."""
+    figure = _base("cycle", "CE", height=240)
     figure.add_scatter(x=[c["cycle"] for c in cycles], y=[c["ce"] for c in cycles],
-                       mode="lines+markers", name="CE", line={"color": LINE_COLOUR},
+                       mode="lines+markers", name="CE = Q_a/Q_c", line={"color": LINE_COLOUR},
                        hovertemplate="cycle %{x}: CE = %{y:.3f}<extra></extra>")
+    if ce_irm_cycles:
+        figure.add_scatter(
+            x=[c["cycle"] for c in ce_irm_cycles],
+            y=[c["ce_irm_median"] for c in ce_irm_cycles], mode="markers",
+            name="CE(IRM) median", marker={"color": IRM_COLOUR, "symbol": "diamond", "size": 8},
+            hovertemplate="cycle %{x}: CE(IRM) median = %{y:.3f}<extra></extra>")
     figure.update_xaxes(dtick=1)
     return figure
 

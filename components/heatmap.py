@@ -3,6 +3,10 @@
 The figure is returned as a plain dict (what ``dcc.Graph`` takes): Plotly's per-element
 validation of 10,000 hover texts alone costs ~50 ms, and the arrays are already checked
 numpy data. NaN becomes ``None`` (JSON null), which Plotly draws as an empty cell.
+
+Review marks are drawn over the cells as two small marker traces (a few points each): spots
+excluded in review (grey ×) and spots with active flags (orange open diamond), with the reason
+or the flag kinds in their hover text; both carry the spot id as ``customdata`` too.
 """
 
 from __future__ import annotations
@@ -15,6 +19,9 @@ from core.results.metrics import METRICS, STATUS
 
 #: cells on a side above which the 1 px gaps between cells are dropped (they would hide data)
 GAP_LIMIT = 40
+EXCLUDED_MARKER = {"symbol": "x-thin", "color": "#555555",
+                   "line": {"width": 2, "color": "#555555"}}
+FLAG_MARKER = {"symbol": "diamond-open", "color": "#E69F00", "line": {"width": 2}}
 
 
 def create_heatmap(grid: MetricGrid) -> dict:
@@ -37,7 +44,49 @@ def create_heatmap(grid: MetricGrid) -> dict:
         "hoverlabel": {"align": "left"},
     }
     figure = {"data": [trace], "layout": layout}
-    return _single_line_cells(figure) if grid.layout == "grid" else figure
+    figure = _single_line_cells(figure) if grid.layout == "grid" else figure
+    figure["data"] += _mark_traces(grid)
+    if len(figure["data"]) > 1:
+        layout["showlegend"] = True
+        layout["legend"] = {"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0}
+        layout["margin"]["t"] = 30
+        if grid.layout == "grid":  # markers would pad the axes beyond the cells
+            pitch = _pitch(grid)
+            layout["xaxis"]["range"] = [grid.x_um[0] - pitch / 2, grid.x_um[-1] + pitch / 2]
+            layout["yaxis"]["range"] = [grid.y_um[-1] + pitch / 2, grid.y_um[0] - pitch / 2]
+            layout["yaxis"].pop("autorange")
+    return figure
+
+
+def _pitch(grid: MetricGrid) -> float:
+    """Distance between neighbouring cell centres, µm (1 µm for a single cell)."""
+    axes = [axis for axis in (grid.x_um, grid.y_um) if len(axis) > 1]
+    return float(abs(axes[0][1] - axes[0][0])) if axes else 1.0
+
+
+def _mark_traces(grid: MetricGrid) -> list[dict]:
+    """Marker overlays for excluded and flagged spots (none when no spot is marked)."""
+    traces = []
+    for name, marks, marker in (("excluded", grid.excluded, EXCLUDED_MARKER),
+                                ("flagged", grid.flags, FLAG_MARKER)):
+        if not marks:
+            continue
+        ids = np.fromiter(marks, dtype=np.int64, count=len(marks))
+        if grid.layout == "grid":
+            rows, cols = np.nonzero(np.isin(grid.spot_ids, ids))
+            x, y, spots = grid.x_um[cols], grid.y_um[rows], grid.spot_ids[rows, cols]
+        else:
+            at = np.flatnonzero(np.isin(grid.spot_ids, ids))
+            x, y, spots = grid.x_um[at], grid.y_um[at], grid.spot_ids[at]
+        size = 12 if max(grid.values.shape) <= GAP_LIMIT else 7
+        traces.append({
+            "type": "scatter", "mode": "markers", "name": name, "x": x.tolist(),
+            "y": y.tolist(), "customdata": spots.tolist(),
+            "text": [marks[int(spot)] for spot in spots],
+            "marker": {**marker, "size": size},
+            "hovertemplate": f"<b>{name}</b>: %{{text}}<extra>spot %{{customdata}}</extra>",
+        })
+    return traces
 
 
 def _single_line_cells(figure: dict) -> dict:

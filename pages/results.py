@@ -15,10 +15,12 @@ from dash.exceptions import PreventUpdate
 from components.feedback import create_error, create_loading
 from components.heatmap import create_heatmap
 from components.run_header import create_run_header
+from core.auth.roles import Permission
 from core.errors import MeniscusError
 from core.results.grid_values import metric_grid
 from core.results.metrics import is_known_metric, metric_choices
 from core.results.runs import run_header
+from pages._access import requires
 from pages._context import database_url
 
 dash.register_page(__name__, path_template="/results/<run_id>", name="Results",
@@ -68,6 +70,7 @@ def layout(run_id: str | None = None, metric: str = DEFAULT_METRIC, **_query):
     Input("results-refresh", "n_intervals"),
     State("results-run", "data"),
 )
+@requires(Permission.VIEW)
 def update_heatmap(metric, _tick, run_id):
     figure, summary, error = heatmap_view(run_id, metric)
     return figure, summary, error, f"?metric={metric}"
@@ -85,6 +88,7 @@ def heatmap_view(run_id: int, metric: str):
 
 @callback(Output("results-nav", "href"), Input("results-heatmap", "clickData"),
           prevent_initial_call=True)
+@requires(Permission.VIEW)
 def open_spot(click):
     """A click on a cell opens its spot (cells without a spot do nothing).
 

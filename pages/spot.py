@@ -1,19 +1,42 @@
 """Spot (``/spot/<spot_id>?frame=N&view=raw``): curves, movie and analyses of one spot.
 
-E–t and E–Q with E_nuc, E_growth, t_nuc and t_nuc(IRM) marked (CV spots: the voltammogram and
-CE per cycle); the IRM movie player, whose frame is mirrored in the URL and as a cursor on the
-E–t plot; the t_nuc(IRM) map; the parameters every analysis ran with.
+E–t and E–Q with E_nuc, E_growth, t_nuc and t_nuc(IRM) marked (CV spots: the voltammogram,
+CE per cycle and, when filmed, the CE(IRM) map of every cycle); the IRM movie player, whose
+frame is mirrored in the URL and as a cursor on the E–t plot; the t_nuc(IRM) map; the
+parameters every analysis ran with, editable and re-run as a new version (operators), with
+each kind's list of versions, followed until the new one is stored.
 """
 
 from __future__ import annotations
 
+import time
+
 import dash
 import dash_bootstrap_components as dbc
 import numpy as np
-from dash import ClientsideFunction, Input, Output, State, clientside_callback, dcc, html
+from dash import (
+    ALL,
+    MATCH,
+    ClientsideFunction,
+    Input,
+    Output,
+    State,
+    callback,
+    clientside_callback,
+    dcc,
+    html,
+)
 
+import core
+from components import analysis_panel as panel
 from components import movie_player as player
-from components.analysis_panel import create_analysis_panel, create_key_numbers
+from components.analysis_panel import (
+    create_analysis_panel,
+    create_key_numbers,
+    create_reanalysis_form,
+    create_version_table,
+)
+from components.ce_maps import create_ce_maps_figure
 from components.curves import (
     create_ce_figure,
     create_intensity_figure,
@@ -24,16 +47,32 @@ from components.curves import (
 )
 from components.feedback import create_empty_state, create_error
 from components.tnuc_map import create_tnuc_map_figure
+from core.analysis.parameters import (
+    COMPANION_KINDS,
+    PARAMETERS,
+    default_parameters,
+    parameter_errors,
+)
+from core.auth.roles import Permission
 from core.errors import MeniscusError
 from core.results.metrics import CV, GALVANOSTATIC, IRM, IRM_MAPS, METRICS
-from core.results.spot_detail import SpotDetail, spot_detail
+from core.results.movie_analysis import CE_IRM, CE_IRM_MAPS
+from core.results.spot_detail import SpotDetail, analysis_versions, spot_detail
+from pages._access import current_actor, requires
 from pages._context import data_dir, database_url
+from pages._spot_review import review_panel
+from pages._spot_sem import create_spot_sem_section
+from pages.run import submit_settings
+from workers import guarded
 
 dash.register_page(__name__, path_template="/spot/<spot_id>", name="Spot",
                    title="Spot · Meniscus")
 
 ET_GRAPH_ID = "spot-et"
+SPOT_REF_ID = "spot-ref"
 GRAPH_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "svg"}}
+#: a queued re-run not stored after this long is reported as stuck, s
+PENDING_LIMIT_S = 300.0
 
 
 def layout(spot_id: str | None = None, frame: str | None = None, view: str = "raw",
@@ -64,17 +103,63 @@ def default_frame(detail: SpotDetail) -> int:
 def spot_view(detail: SpotDetail, *, frame: int = 0, view: str = "raw") -> html.Div:
     """The page for a loaded spot."""
     return html.Div([
+        dcc.Store(id=SPOT_REF_ID, data={"spot_id": detail.spot_id, "run_id": detail.run_id}),
         _header(detail),
         create_key_numbers(_key_numbers(detail)),
         dbc.Row([
             dbc.Col(_curves(detail, frame), lg=7),
             dbc.Col(_movie_column(detail, frame, view), lg=5),
         ], className="g-3"),
-        html.H5("Analyses", className="mt-3"),
-        create_analysis_panel(detail.analyses) if detail.analyses else html.P(
-            "Not analysed yet: the analysis workers pick measured spots up as they come.",
-            className="text-muted"),
+        _ce_maps_section(detail),
+        create_spot_sem_section(detail.spot_id, detail.run_id),
+        review_panel(detail.spot_id, detail.run_id),
+        _analyses_section(detail),
     ])
+
+
+def _analyses_section(detail: SpotDetail) -> html.Div:
+    """Every analysis' parameters and results; editable kinds with their re-run form."""
+    if not detail.analyses:
+        body = html.P("Not analysed yet: the analysis workers pick measured spots up as "
+                      "they come.", className="text-muted")
+    else:
+        body = create_analysis_panel(detail.analyses, extras=_reanalysis_forms(detail))
+    return html.Div([html.H5("Analyses", className="mt-3"), body])
+
+
+def _reanalysis_forms(detail: SpotDetail) -> dict[str, list]:
+    actor = current_actor()
+    allowed = actor is not None and actor.can(Permission.REANALYSE)
+    forms = {}
+    for kind, specs in PARAMETERS.items():
+        if kind not in detail.analyses:
+            continue
+        current = {**default_parameters(kind), **detail.analyses[kind].parameters}
+        forms[kind] = [create_reanalysis_form(
+            kind, specs, current, allowed=allowed,
+            versions=analysis_versions(database_url(), detail.spot_id, kind))]
+    return forms
+
+
+def _ce_maps_section(detail: SpotDetail):
+    """CE(IRM) per cycle of a filmed CV: the maps, or why there are none."""
+    maps = detail.analyses.get(CE_IRM_MAPS)
+    if maps is None:
+        return None
+    if "error" in maps.results:
+        return _panel_box("CE(IRM) per cycle", dbc.Alert(
+            f"No CE(IRM) maps: {maps.results['error']}", color="warning", className="mb-0"))
+    calibration = detail.result(CE_IRM, "calibration") or {}
+    note = ""
+    if calibration:
+        note = (f"CE = {calibration['slope']:.3f}·(I_a/I_c) {calibration['intercept']:+.3f} "
+                f"(R² {calibration['r2']:.3f}, {calibration['n_cycles']} cycles); "
+                "empty blocks: inverted contrast, no significant plating rise, or outside "
+                "the footprint.")
+    return _panel_box("CE(IRM) per cycle", html.Div([
+        dcc.Graph(figure=create_ce_maps_figure(maps.results["maps"]), config=GRAPH_CONFIG),
+        html.Div(note, className="small text-muted"),
+    ]))
 
 
 def _header(detail: SpotDetail) -> html.Div:
@@ -131,8 +216,10 @@ def _curves(detail: SpotDetail, frame: int) -> list:
     technique = detail.technique.get("technique")
     if technique == "cv":
         cycles = detail.result(CV, "cycles") or []
+        ce_irm = detail.result(CE_IRM, "cycles")
         return [_panel("Cyclic voltammogram", create_voltammogram_figure(detail.trace)),
-                _panel("Coulombic efficiency", create_ce_figure(cycles)) if cycles else None]
+                _panel("Coulombic efficiency", create_ce_figure(cycles, ce_irm_cycles=ce_irm))
+                if cycles else None]
     marks = _marks(detail)
     cursor = None
     if detail.movie is not None:
@@ -185,6 +272,93 @@ def _panel(title: str, figure, *, graph_id: str | None = None):
 
 def _panel_box(title: str, child) -> html.Div:
     return html.Div([html.H6(title), child], className="card-panel")
+
+
+@callback(
+    Output({"type": panel.FEEDBACK, "kind": MATCH}, "children"),
+    Output({"type": panel.PENDING, "kind": MATCH}, "data"),
+    Input({"type": panel.RUN_BUTTON, "kind": MATCH}, "n_clicks"),
+    State({"type": panel.PARAM, "kind": MATCH, "name": ALL}, "value"),
+    State({"type": panel.PARAM, "kind": MATCH, "name": ALL}, "id"),
+    State({"type": panel.SCOPE, "kind": MATCH}, "value"),
+    State(SPOT_REF_ID, "data"),
+    prevent_initial_call=True,
+)
+@requires(Permission.REANALYSE)
+def rerun_analysis(_clicks, values, ids, scope, spot):
+    """Queue the kind (and its companion kinds) with the form's options as a new version."""
+    kind = dash.ctx.triggered_id["kind"]
+    options = {ident["name"]: value for ident, value in zip(ids, values, strict=True)}
+    return request_reanalysis(spot, kind, options, every_spot=scope == "run")
+
+
+def request_reanalysis(spot: dict, kind: str, options: dict, *, every_spot: bool):
+    """(feedback, pending) for a re-run request: refused with the reasons, or queued
+    through :func:`workers.guarded.reanalyse` as the request's user."""
+    empty = [name for name, value in options.items() if value is None]
+    errors = [f"{name} is empty or not a number" for name in empty] + parameter_errors(
+        kind, {name: value for name, value in options.items() if value is not None})
+    if errors:
+        return dbc.Alert([html.Strong("Not re-run: "), html.Ul([html.Li(e) for e in errors],
+                                                              className="mb-0")],
+                         color="danger"), dash.no_update
+    versions = analysis_versions(database_url(), spot["spot_id"], kind)
+    latest = versions[0] if versions else None
+    if (not every_spot and latest is not None
+            and latest.software_version == core.__version__
+            and all(latest.parameters.get(name) == value for name, value in options.items())):
+        return dbc.Alert(f"Version {latest.version} already ran with these options and this "
+                         "software: nothing to re-run.", color="info"), dash.no_update
+    try:
+        for queued_kind in (kind, *COMPANION_KINDS.get(kind, ())):
+            queued = guarded.reanalyse(current_actor(), spot["run_id"], kind=queued_kind,
+                                       parameters=options,
+                                       spot_id=None if every_spot else spot["spot_id"],
+                                       settings=submit_settings())
+    except MeniscusError as error:
+        return create_error(str(error), title="Not re-run"), dash.no_update
+    after = latest.version if latest is not None else 0
+    where = f"{len(queued)} measured spots of the run" if every_spot else "this spot"
+    return (dbc.Alert(f"Queued {kind} for {where}: version {after + 1} of this spot appears "
+                      "below once the analysis workers have stored it.", color="info"),
+            {"spot_id": spot["spot_id"], "kind": kind, "after": after, "since": time.time()})
+
+
+@callback(
+    Output({"type": panel.VERSIONS, "kind": MATCH}, "children"),
+    Output({"type": panel.POLL, "kind": MATCH}, "disabled"),
+    Output({"type": panel.STATUS, "kind": MATCH}, "children"),
+    Input({"type": panel.PENDING, "kind": MATCH}, "data"),
+    Input({"type": panel.POLL, "kind": MATCH}, "n_intervals"),
+    prevent_initial_call=True,
+)
+@requires(Permission.VIEW)
+def follow_reanalysis(pending, _tick):
+    """While a re-run is queued, refresh the version list until its version is stored."""
+    return reanalysis_progress(pending, now=time.time())
+
+
+def reanalysis_progress(pending: dict | None, *, now: float):
+    """(version table, poll disabled, status) for a queued re-run (``pending``)."""
+    if not pending:
+        return dash.no_update, True, None
+    versions = analysis_versions(database_url(), pending["spot_id"], pending["kind"])
+    table = create_version_table(versions)
+    if versions and versions[0].version > pending["after"]:
+        newest = versions[0]
+        return table, True, dbc.Alert([
+            f"Version {newest.version} is stored"
+            + (" (the analysis failed: see its results)" if newest.failed else "") + ". ",
+            html.A("Reload the page", href=f"/spot/{pending['spot_id']}"),
+            " to see its results on the curves."], color="success")
+    waited = now - pending["since"]
+    if waited > PENDING_LIMIT_S:
+        return table, True, dbc.Alert(
+            f"No new version after {waited / 60:.0f} min: the analysis workers may be busy "
+            "or stopped (python -m workers status).", color="warning")
+    return table, False, html.Div([dbc.Spinner(size="sm", spinner_class_name="me-2"),
+                                   f"Waiting for the analysis workers ({waited:.0f} s)…"],
+                                  className="small text-muted")
 
 
 clientside_callback(

@@ -2,8 +2,12 @@
 
 Each *kind* of analysis is a :class:`SpotAnalysis` in :data:`ANALYSES`: which spots it applies
 to, the function that turns the spot's file into JSON-able results, and its default keyword
-options. ``galvanostatic`` and ``cv`` are registered here; other kinds (the IRM movie pipeline)
-register themselves with :func:`register_analysis`.
+options. ``galvanostatic``, ``cv``, the IRM movie pipeline of filmed galvanostatic spots
+(``irm``, ``irm_maps``) and CE(IRM) of filmed CV spots (``ce_irm``, ``ce_irm_maps``) are
+registered here; other kinds register themselves with :func:`register_analysis`. Options
+people may change are checked against their limits in :mod:`core.analysis.parameters`.
+The SEM analysis of an imported image (``sem`` with ``sem_outlines``, one group) runs only
+when asked for by kind, with the image in its options (:mod:`core.results.sem_analysis`).
 
 Versioning: every stored :class:`~core.storage.models.Analysis` row records the full options it
 ran with (defaults filled in) and the software version. Running a kind again with the same
@@ -20,6 +24,7 @@ import logging
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, is_dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +32,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 import core
+from core.analysis.parameters import COMPANION_KINDS, default_parameters, parameter_errors
 from core.errors import AnalysisError, MeniscusError
 from core.storage.db import session_scope
 from core.storage.models import Analysis, Measurement, Spot
@@ -53,6 +59,10 @@ class SpotInfo:
     current_A: float | None
     duration_s: float | None
     n_frames: int = 0
+    #: where the ledger and the data folder are, for analyses that read more than the spot's
+    #: file (an imported SEM image)
+    database_url: str = ""
+    data_dir: Path | None = None
 
     @property
     def technique_name(self) -> str:
@@ -76,6 +86,12 @@ class SpotAnalysis:
         load only in the workers that run them); given options are checked against these.
     needs_frames : bool
         Whether ``run`` needs the movie frames loaded (they can be large).
+    explicit_only : bool
+        Runs only when asked for by ``kind`` (e.g. after an SEM import, with the image to
+        analyse in its options), never among a spot's default analyses.
+    group : str
+        Kinds of one group come from one computation: asking for one runs every kind of the
+        group that applies, all with the options given.
     """
 
     kind: str
@@ -83,6 +99,8 @@ class SpotAnalysis:
     run: Callable[[SpotRecord, SpotInfo, dict], dict]
     defaults: dict | Callable[[], dict] = field(default_factory=dict)
     needs_frames: bool = False
+    explicit_only: bool = False
+    group: str = ""
 
     def default_options(self) -> dict:
         """The default keyword options."""
@@ -90,6 +108,9 @@ class SpotAnalysis:
 
 
 ANALYSES: dict[str, SpotAnalysis] = {}
+#: kind → the kind whose option limits (core.analysis.parameters) it shares
+_PARAMETER_KIND = {companion: kind for kind, companions in COMPANION_KINDS.items()
+                   for companion in companions}
 
 
 def register_analysis(analysis: SpotAnalysis) -> None:
@@ -128,17 +149,6 @@ def _cv(record: SpotRecord, spot: SpotInfo, options: dict) -> dict:
     return {**result.to_dict(), "bounds": [list(bounds) for bounds in result.bounds]}
 
 
-def _galvanostatic_defaults() -> dict:
-    from core.analysis.galvanostatic import analyse_galvanostatic
-
-    return keyword_defaults(analyse_galvanostatic, exclude=("current_density_mA_cm2",))
-
-
-def _cv_defaults() -> dict:
-    from core.analysis.cv import analyse_cv
-
-    return keyword_defaults(analyse_cv)
-
 
 _movie_memo: dict = {}
 
@@ -176,6 +186,66 @@ def _irm_maps(record: SpotRecord, spot: SpotInfo, options: dict) -> dict:
     return _movie_analyses(record, spot)["irm_maps"][1]
 
 
+_cv_movie_memo: dict = {}
+
+
+def _cv_movie_analyses(record: SpotRecord, spot: SpotInfo, options: dict) -> dict:
+    """``ce_irm`` and ``ce_irm_maps`` of a filmed CV, computed once per read record and
+    options (the two kinds share one computation)."""
+    key = (id(record), json.dumps(options, sort_keys=True))
+    if key not in _cv_movie_memo:
+        from core.results.movie_analysis import analyse_cv_movie
+
+        diameter_um = None
+        if spot.current_A and spot.current_density_mA_cm2:
+            area_cm2 = abs(spot.current_A) / (spot.current_density_mA_cm2 * 1e-3)
+            diameter_um = 2e4 * math.sqrt(area_cm2 / math.pi)
+        _cv_movie_memo.clear()
+        _cv_movie_memo[key] = analyse_cv_movie(record.movie, record.trace,
+                                               footprint_diameter_um=diameter_um, **options)
+    return _cv_movie_memo[key]
+
+
+def _ce_irm(record: SpotRecord, spot: SpotInfo, options: dict) -> dict:
+    return _cv_movie_analyses(record, spot, options)["ce_irm"][1]
+
+
+def _ce_irm_maps(record: SpotRecord, spot: SpotInfo, options: dict) -> dict:
+    return _cv_movie_analyses(record, spot, options)["ce_irm_maps"][1]
+
+
+def _filmed_cv(spot: SpotInfo) -> bool:
+    return spot.technique_name == "cv" and spot.n_frames >= 2
+
+
+_sem_memo: dict = {}
+
+
+def _sem_kind(kind: str) -> Callable[[SpotRecord, SpotInfo, dict], dict]:
+    """The run function of one SEM kind: both kinds come from one analysis of the image
+    named in the options (:mod:`core.results.sem_analysis`), computed once."""
+
+    def run(record: SpotRecord, spot: SpotInfo, options: dict) -> dict:
+        from core.results.sem_analysis import SemSpot, analyse_sem_image
+
+        key = (spot.database_url, str(spot.data_dir), spot.spot_id,
+               json.dumps(options, sort_keys=True))
+        if key not in _sem_memo:
+            _sem_memo.clear()
+            _sem_memo[key] = analyse_sem_image(
+                spot.database_url, spot.data_dir, spot.spot_id, options,
+                SemSpot(spot.current_A, spot.current_density_mA_cm2, spot.duration_s))
+        return _sem_memo[key][kind]
+
+    return run
+
+
+def _sem_defaults() -> dict:
+    from core.results.sem_analysis import sem_defaults
+
+    return sem_defaults()
+
+
 def _filmed_galvanostatic(spot: SpotInfo) -> bool:
     return (spot.technique_name == "galvanostatic" and bool(spot.current_density_mA_cm2)
             and bool(spot.current_A) and spot.n_frames >= 2)
@@ -186,14 +256,21 @@ def _register_builtin_analyses() -> None:
         kind="galvanostatic",
         applies=lambda spot: (spot.technique_name == "galvanostatic"
                               and spot.current_density_mA_cm2 is not None),
-        run=_galvanostatic, defaults=_galvanostatic_defaults,
+        run=_galvanostatic, defaults=partial(default_parameters, "galvanostatic"),
     ))
     register_analysis(SpotAnalysis(
         kind="cv", applies=lambda spot: spot.technique_name == "cv", run=_cv,
-        defaults=_cv_defaults,
+        defaults=partial(default_parameters, "cv"),
     ))
     for kind, run in (("irm", _irm), ("irm_maps", _irm_maps)):
         register_analysis(SpotAnalysis(kind=kind, applies=_filmed_galvanostatic, run=run,
+                                       needs_frames=True))
+    for kind in ("sem", "sem_outlines"):
+        register_analysis(SpotAnalysis(kind=kind, applies=lambda spot: True, run=_sem_kind(kind),
+                                       defaults=_sem_defaults, explicit_only=True, group="sem"))
+    for kind, run in (("ce_irm", _ce_irm), ("ce_irm_maps", _ce_irm_maps)):
+        register_analysis(SpotAnalysis(kind=kind, applies=_filmed_cv, run=run,
+                                       defaults=partial(default_parameters, "ce_irm"),
                                        needs_frames=True))
 
 
@@ -242,7 +319,8 @@ def analyse_spot(
             )
     outcomes, to_run = [], []
     for analysis in kinds.values():
-        options = _full_options(analysis, parameters if analysis.kind == kind else None)
+        given = analysis.kind == kind or (kind in ANALYSES and _grouped(analysis, ANALYSES[kind]))
+        options = _full_options(analysis, parameters if given else None)
         latest = _latest(url, spot_id, analysis.kind)
         if _same(latest, options):
             outcomes.append(Outcome(analysis.kind, latest.version, created=False))
@@ -278,7 +356,8 @@ def _committed_spot(url: str, data_dir, spot_id: int) -> tuple[SpotInfo, Path, s
                         technique=dict(spot.technique),
                         current_density_mA_cm2=spot.current_density_mA_cm2,
                         current_A=spot.current_A, duration_s=spot.duration_s,
-                        n_frames=measurement.n_frames)
+                        n_frames=measurement.n_frames, database_url=url,
+                        data_dir=Path(data_dir))
         return info, Path(data_dir) / measurement.path, measurement.sha256
 
 
@@ -291,8 +370,15 @@ def _kinds_for(spot: SpotInfo, kind: str | None) -> dict[str, SpotAnalysis]:
                 f"spot {spot.spot_id}: {kind} analysis does not apply to a "
                 f"{spot.technique_name or 'spot without technique'} measurement"
             )
-        return {kind: ANALYSES[kind]}
-    return {name: analysis for name, analysis in ANALYSES.items() if analysis.applies(spot)}
+        return {name: analysis for name, analysis in ANALYSES.items()
+                if name == kind or (_grouped(analysis, ANALYSES[kind]) and analysis.applies(spot))}
+    return {name: analysis for name, analysis in ANALYSES.items()
+            if not analysis.explicit_only and analysis.applies(spot)}
+
+
+def _grouped(analysis: SpotAnalysis, other: SpotAnalysis) -> bool:
+    """Whether two kinds come from one computation (:attr:`SpotAnalysis.group`)."""
+    return bool(analysis.group) and analysis.group == other.group
 
 
 def _full_options(analysis: SpotAnalysis, parameters: Mapping | None) -> dict:
@@ -303,6 +389,10 @@ def _full_options(analysis: SpotAnalysis, parameters: Mapping | None) -> dict:
         raise SpotAnalysisError(
             f"{analysis.kind} analysis has no options {unknown}; it accepts {sorted(defaults)}"
         )
+    errors = parameter_errors(_PARAMETER_KIND.get(analysis.kind, analysis.kind), given)
+    if errors:
+        raise SpotAnalysisError(f"{analysis.kind} analysis options refused: "
+                                + "; ".join(errors))
     # through JSON, so the comparison with stored options sees what the database sees
     return json.loads(json.dumps({**defaults, **given}, sort_keys=True))
 

@@ -113,6 +113,32 @@ def spot_detail(url: str, data_dir: str | Path, spot_id: int) -> SpotDetail:
                       next_id=next_id)
 
 
+@dataclass(frozen=True)
+class AnalysisVersion:
+    """One stored version of an analysis kind of a spot (what its history table shows)."""
+
+    version: int
+    created_at: datetime
+    software_version: str
+    parameters: dict
+    failed: bool
+
+
+def analysis_versions(url: str, spot_id: int, kind: str) -> list[AnalysisVersion]:
+    """Every version of ``kind`` for the spot, newest first (empty when there is none)."""
+    with session_scope(url) as session:
+        rows = session.execute(
+            select(Analysis.version, Analysis.created_at, Analysis.software_version,
+                   Analysis.parameters, Analysis.results)
+            .where(Analysis.spot_id == spot_id, Analysis.kind == kind)
+            .order_by(Analysis.version.desc())
+        ).all()
+    return [AnalysisVersion(version=version, created_at=created_at,
+                            software_version=software, parameters=dict(parameters or {}),
+                            failed=bool((results or {}).get("error")))
+            for version, created_at, software, parameters, results in rows]
+
+
 def decimate_minmax(trace: Trace, max_samples: int) -> Trace:
     """At most ``max_samples`` samples: the minimum and maximum potential of equal bins.
 

@@ -77,3 +77,22 @@ def test_a_single_row_grid_gets_cells_one_pitch_tall():
     trace = _single_line_cells(figure)["data"][0]
     assert trace["y"] == [-0.5, 10.5]
     assert trace["x"] == [0.0, 11.0, 22.0]
+
+
+def test_excluded_and_flagged_spots_get_marker_overlays_with_their_reasons():
+    base = _grid()
+    marked = MetricGrid(**{**base.__dict__, "excluded": {9: "bubble"},
+                           "flags": {10: "thick deposit", 7: "off centre"}})
+    figure = create_heatmap(marked)
+    excluded, flagged = figure["data"][1:]
+    assert excluded["name"] == "excluded" and excluded["customdata"] == [9]
+    assert (excluded["x"], excluded["y"], excluded["text"]) == ([0.0], [11.0], ["bubble"])
+    assert flagged["customdata"] == [7, 10] and flagged["text"] == ["off centre",
+                                                                     "thick deposit"]
+    assert flagged["x"] == [0.0, 11.0] and flagged["y"] == [0.0, 11.0]
+    assert "<b>flagged</b>: %{text}" in flagged["hovertemplate"]
+    assert figure["layout"]["showlegend"] is True
+    # the axes end at the outer cell edges (markers would pad them)
+    assert figure["layout"]["xaxis"]["range"] == [-5.5, 16.5]
+    assert figure["layout"]["yaxis"]["range"] == [16.5, -5.5]
+    assert len(create_heatmap(base)["data"]) == 1  # nothing marked: no overlay

@@ -30,7 +30,7 @@ def test_the_metric_callback_returns_the_heatmap_and_rewrites_the_url(page, smal
     assert "unknown metric 'no_such_metric'" in text(error)
 
 
-def test_clicking_a_cell_opens_its_spot(page):
+def test_clicking_a_cell_opens_its_spot(page, empty_database):
     assert page("results").open_spot({"points": [{"customdata": 17, "z": -0.1}]}) == "/spot/17"
     for empty in ({"points": [{"customdata": -1}]}, {"points": []}, None):
         with pytest.raises(PreventUpdate):

@@ -1,3 +1,4 @@
+import dash
 import dash_bootstrap_components as dbc
 import pytest
 
@@ -47,3 +48,141 @@ def test_a_spot_opens_on_the_frame_nearest_t_nuc(page, small_run):
     times = meta["times_s"]
     assert abs(times[frame] - 3.80) <= min(abs(t - 3.80) for t in times) + 1e-9
     assert times[frame] > 3.5
+
+
+def _form_values(layout, kind):
+    from components import analysis_panel as panel
+
+    return {item.id["name"]: item.value for item in find(layout)
+            if isinstance(getattr(item, "id", None), dict)
+            and item.id.get("type") == panel.PARAM and item.id["kind"] == kind}
+
+
+def test_parameters_are_editable_with_the_latest_values_and_versions_listed(page, small_run):
+    from components import analysis_panel as panel
+
+    layout = page("spot").layout(spot_id=str(small_run.spot_ids[(0, 0)]))
+    values = _form_values(layout, "galvanostatic")
+    assert values["smoothing_s"] == 0.05 and values["settle_s"] == 0.05  # stored, default
+    button = find_one(layout, id={"type": panel.RUN_BUTTON, "kind": "galvanostatic"})
+    assert button.disabled is False
+    versions = text(find_one(layout, id={"type": panel.VERSIONS, "kind": "galvanostatic"}))
+    assert versions.index("v2") < versions.index("v1") and "smoothing_s = 0.2" in versions
+    assert "0 ≤ smoothing_s ≤ 10 s" in text(layout)
+    cv = page("spot").layout(spot_id=str(small_run.spot_ids[(2, 0)]))
+    assert _form_values(cv, "cv") == {"cathodic_current_negative": True,
+                                      "min_amplitude_V": 0.1}
+
+
+def test_a_viewer_sees_the_parameters_but_cannot_rerun(page, small_run):
+    from flask import g
+
+    from components import analysis_panel as panel
+    from core.auth.roles import Actor, Role
+
+    g.meniscus_actor = Actor("vi", Role.VIEWER)
+    layout = page("spot").layout(spot_id=str(small_run.spot_ids[(0, 0)]))
+    assert find_one(layout, id={"type": panel.RUN_BUTTON, "kind": "galvanostatic"}).disabled
+    assert "Re-running needs the operator role." in text(layout)
+
+
+def test_rerun_refuses_values_beyond_their_limits_naming_them(page, small_run, monkeypatch):
+    from workers import guarded
+
+    monkeypatch.setattr(guarded, "reanalyse", lambda *a, **k: pytest.fail("queued"))
+    spot = {"spot_id": small_run.spot_ids[(0, 0)], "run_id": small_run.run_id}
+    feedback, pending = page("spot").request_reanalysis(
+        spot, "galvanostatic", {"smoothing_s": -1.0, "settle_s": None}, every_spot=False)
+    assert "settle_s is empty or not a number" in text(feedback)
+    assert "smoothing_s = -1 s is below its limit 0 s" in text(feedback)
+    assert pending is dash.no_update
+    same, _ = page("spot").request_reanalysis(
+        spot, "galvanostatic", {"smoothing_s": 0.05}, every_spot=False)
+    assert "Version 2 already ran with these options and this software" in text(same)
+
+
+def test_rerun_queues_a_new_version_and_follows_it_until_stored(page, small_run, monkeypatch):
+    from core.results.record import record_analysis
+    from workers import guarded
+
+    calls = []
+
+    def reanalyse(actor, run_id, *, kind, parameters, spot_id=None, settings=None):
+        assert settings.resolved_database_url == small_run.url  # the app's, not the env's
+        calls.append((actor.name, run_id, kind, parameters, spot_id))
+        return [spot_id]
+
+    monkeypatch.setattr(guarded, "reanalyse", reanalyse)
+    spot_id = small_run.spot_ids[(0, 0)]
+    spot = {"spot_id": spot_id, "run_id": small_run.run_id}
+    options = {"smoothing_s": 0.1, "growth_window_fraction": 0.3}
+    feedback, pending = page("spot").request_reanalysis(spot, "galvanostatic", options,
+                                                        every_spot=False)
+    assert calls == [("tester", small_run.run_id, "galvanostatic", options, spot_id)]
+    assert "version 3 of this spot appears below" in text(feedback)
+    assert pending["after"] == 2 and pending["kind"] == "galvanostatic"
+
+    progress = page("spot").reanalysis_progress
+    table, disabled, status = progress(pending, now=pending["since"] + 4)
+    assert disabled is False and "Waiting for the analysis workers (4 s)" in text(status)
+    record_analysis(small_run.url, spot_id, "galvanostatic", parameters=options,
+                    results={"nucleated": True, "e_nuc_V": -0.131})
+    table, disabled, status = progress(pending, now=pending["since"] + 6)
+    assert disabled is True and "Version 3 is stored" in text(status)
+    assert text(table).index("v3") < text(table).index("v2")
+    _, disabled, status = progress({**pending, "after": 3}, now=pending["since"] + 301)
+    assert disabled is True and "No new version after 5 min" in text(status)
+    assert progress(None, now=0.0)[1] is True
+
+
+def test_rerun_for_every_spot_and_companion_kinds(page, small_run, monkeypatch):
+    from workers import guarded
+
+    calls = []
+    monkeypatch.setattr(guarded, "reanalyse", lambda actor, run_id, **kw: calls.append(kw)
+                        or [1, 2])
+    spot = {"spot_id": small_run.spot_ids[(2, 0)], "run_id": small_run.run_id}
+    feedback, _ = page("spot").request_reanalysis(spot, "ce_irm", {"min_snr": 4.0},
+                                                  every_spot=True)
+    assert [(c["kind"], c["spot_id"]) for c in calls] == [("ce_irm", None),
+                                                          ("ce_irm_maps", None)]
+    assert "Queued ce_irm for 2 measured spots of the run" in text(feedback)
+
+
+def test_a_refusal_from_the_guard_shows_in_the_page(page, small_run, monkeypatch):
+    from core.auth.guard import PermissionDenied
+    from workers import guarded
+
+    def refuse(*_a, **_k):
+        raise PermissionDenied("viewer vi may not reanalyse")
+
+    monkeypatch.setattr(guarded, "reanalyse", refuse)
+    spot = {"spot_id": small_run.spot_ids[(0, 0)], "run_id": small_run.run_id}
+    feedback, pending = page("spot").request_reanalysis(spot, "galvanostatic",
+                                                        {"smoothing_s": 0.3}, every_spot=False)
+    assert "Not re-run" in text(feedback) and "viewer vi may not reanalyse" in text(feedback)
+    assert pending is dash.no_update
+
+
+def test_a_filmed_cv_shows_its_ce_maps_per_cycle(page, small_run):
+    from core.results.record import record_analysis
+
+    spot_id = small_run.spot_ids[(2, 1)]
+    maps = {"cycles": [1, 2], "block_px": 2, "pixel_size_nm": 40.0, "step": 0.001,
+            "values": [[[250, None]], [[480, 500]]]}
+    record_analysis(small_run.url, spot_id, "ce_irm", parameters={"min_snr": 3.0},
+                    results={"calibration": {"slope": 1.1, "intercept": -0.05, "r2": 0.99,
+                                             "n_cycles": 2},
+                             "cycles": [{"cycle": 1, "ce_irm_median": 0.27},
+                                        {"cycle": 2, "ce_irm_median": 0.49}]})
+    record_analysis(small_run.url, spot_id, "ce_irm_maps", parameters={"min_snr": 3.0},
+                    results={"maps": maps})
+    layout = page("spot").layout(spot_id=str(spot_id))
+    words = text(layout)
+    assert "CE(IRM) per cycle" in words and "R² 0.990, 2 cycles" in words
+    graphs = [item.figure for item in find(layout) if isinstance(item, dash.dcc.Graph)]
+    ce_maps = [f for f in graphs if f.layout.coloraxis.cmax == 1.0]
+    assert len(ce_maps) == 1 and len(ce_maps[0].data) == 2
+    ce = [f for f in graphs if any(t.name == "CE(IRM) median" for t in f.data)]
+    assert ce and ce[0].data[1].y == (0.27, 0.49)
+    assert "min_snr" in _form_values(layout, "ce_irm")

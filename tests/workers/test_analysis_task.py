@@ -213,3 +213,59 @@ def test_filmed_spots_get_the_irm_analyses_once(database_url, tmp_path):
     assert _rows(database_url, spot["id"], "irm_maps")[0].results["t_nuc_map"]["block_px"] == 7
     again = analyse_spot(database_url, tmp_path, spot["id"])
     assert [o.created for o in again] == [False, False, False]
+
+
+@sqlite_only
+def test_options_beyond_their_limits_are_refused_naming_them(measured):
+    url, data_dir, _run_id, table = measured
+    with pytest.raises(SpotAnalysisError, match=r"galvanostatic analysis options refused: "
+                                                r"fit_depth_fraction = 1.5 must be below 1"):
+        analyse_spot(url, data_dir, table[0]["id"], {"fit_depth_fraction": 1.5})
+    with pytest.raises(SpotAnalysisError, match=r"cv analysis options refused: "
+                                                r"min_amplitude_V = -0.1 V must be above 0 V"):
+        analyse_spot(url, data_dir, table[1]["id"], {"min_amplitude_V": -0.1})
+    assert _rows(url, table[0]["id"], "galvanostatic") == []
+    # a CV filmed by no camera gets no CE(IRM) kinds
+    assert [o.kind for o in analyse_spot(url, data_dir, table[1]["id"])] == ["cv"]
+
+
+@sqlite_only
+def test_a_filmed_cv_gets_ce_irm_maps_and_a_rerun_with_new_options_adds_versions(
+        database_url, tmp_path):
+    from core.simulate.cv import simulate_cv
+    from core.simulate.movie_cv import simulate_irm_cv_movie
+    from core.storage.spot_files import SpotMovie, write_spot_file
+
+    cv = simulate_cv(cycles=3, footprint_diameter_um=3.0, seed=2)
+    film = simulate_irm_cv_movie(cv=cv, footprint_diameter_um=3.0, shape=(90, 90), seed=2)
+    landing = film.truth["landing_frame"]
+    ledger = Ledger(database_url)
+    ledger.ensure_instrument("sim")
+    run_id = ledger.submit_run(instrument="sim", name="filmed cv", grid={}, grid_hash="0" * 64,
+                               spots=[dict(order=0, x_um=0.0, y_um=0.0, condition="CV × 3",
+                                           technique={"technique": "cv", "cycles": 3})])
+    spot_id = spot_table(database_url, run_id)[0]["id"]
+    token = ledger.start_run(run_id, "test")
+    ledger.move_spot(run_id, spot_id, "approaching", token)
+    ledger.move_spot(run_id, spot_id, "measuring", token)
+    digest = write_spot_file(tmp_path / "cv.h5", cv.trace, movie=SpotMovie(
+        film.frames, film.times_s - film.times_s[landing], 40.0))
+    ledger.commit_measurement(run_id, spot_id, token, path="cv.h5", sha256=digest,
+                              n_samples=len(cv.trace), n_frames=len(film.frames))
+
+    outcomes = analyse_spot(database_url, tmp_path, spot_id)
+    assert [o.kind for o in outcomes] == ["cv", "ce_irm", "ce_irm_maps"]
+    ce_irm = _rows(database_url, spot_id, "ce_irm")[0]
+    assert ce_irm.parameters == {"average_s": 0.0, "min_snr": 3.0}
+    assert [c["cycle"] for c in ce_irm.results["cycles"]] == [1, 2, 3]
+    maps = _rows(database_url, spot_id, "ce_irm_maps")[0].results["maps"]
+    assert maps["cycles"] == [1, 2, 3] and len(maps["values"]) == 3
+    for kind in ("ce_irm", "ce_irm_maps"):
+        [again] = analyse_spot(database_url, tmp_path, spot_id, {"min_snr": 5.0}, kind=kind)
+        assert (again.version, again.created) == (2, True)
+    stricter = _rows(database_url, spot_id, "ce_irm")[1].results["cycles"]
+    assert all(new["masked_fraction"] >= old["masked_fraction"] for new, old in
+               zip(stricter, ce_irm.results["cycles"], strict=True))
+    with pytest.raises(SpotAnalysisError, match=r"ce_irm_maps analysis options refused: "
+                                                r"min_snr = 0 must be above 0"):
+        analyse_spot(database_url, tmp_path, spot_id, {"min_snr": 0}, kind="ce_irm_maps")

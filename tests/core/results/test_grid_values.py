@@ -85,3 +85,63 @@ def test_round_values_to_decimals_and_significant_digits():
     assert_allclose(round_values(values, 3), [-0.123, 1234.568, np.nan, 0.0])
     assert_allclose(round_values(np.array([1.23456e9, -4.5678e-3, 0.0, np.nan]), 3,
                                  significant=True), [1.23e9, -4.57e-3, 0.0, np.nan])
+
+
+def test_active_flags_are_marked_and_a_cleared_flag_is_not(small_run):
+    from datetime import UTC, datetime
+
+    from core.storage.db import session_scope
+    from core.storage.models import Flag
+
+    spot = small_run.spot_ids[(0, 1)]
+    with session_scope(small_run.url) as session:
+        session.add_all([
+            Flag(run_id=small_run.run_id, spot_id=spot, kind="thick_deposit", author="ana"),
+            Flag(run_id=small_run.run_id, spot_id=spot, kind="off_centre", author="bo"),
+            Flag(run_id=small_run.run_id, spot_id=small_run.spot_ids[(0, 0)], kind="other",
+                 author="bo", cleared_at=datetime.now(UTC), cleared_by="ana"),
+        ])
+    grid = metric_grid(small_run.url, small_run.run_id, "e_nuc_V")
+    assert grid.flags == {spot: "off centre, thick deposit"}
+    assert grid.text[0, 1].endswith("<br><b>flagged</b>: off centre, thick deposit")
+    assert grid.excluded == {small_run.spot_ids[(1, 2)]: "bubble in the meniscus"}
+
+
+def test_a_grid_is_reused_until_the_run_changes(small_run):
+    from core.results.record import record_analysis
+
+    first = metric_grid(small_run.url, small_run.run_id, "e_nuc_V")
+    assert metric_grid(small_run.url, small_run.run_id, "e_nuc_V") is first
+    assert metric_grid(small_run.url, small_run.run_id, "status") is not first
+    record_analysis(small_run.url, small_run.spot_ids[(0, 1)], "galvanostatic",
+                    parameters={"smoothing_s": 0.1},
+                    results={"nucleated": True, "e_nuc_V": -0.150})
+    changed = metric_grid(small_run.url, small_run.run_id, "e_nuc_V")
+    assert changed is not first and changed.values[0, 1] == pytest.approx(-0.150)
+    # a spot analysed for the first time, and a newer version, read incrementally
+    record_analysis(small_run.url, small_run.spot_ids[(1, 1)], "galvanostatic",
+                    parameters={}, results={"nucleated": True, "e_nuc_V": -0.222})
+    record_analysis(small_run.url, small_run.spot_ids[(0, 1)], "galvanostatic",
+                    parameters={"smoothing_s": 0.2},
+                    results={"nucleated": True, "e_nuc_V": -0.155})
+    latest = metric_grid(small_run.url, small_run.run_id, "e_nuc_V")
+    assert latest.values[1, 1] == pytest.approx(-0.222)
+    assert latest.values[0, 1] == pytest.approx(-0.155)
+    assert latest.values[0, 0] == pytest.approx(-0.130)  # untouched spots keep theirs
+    assert "not analysed" not in latest.text[1, 1]
+
+
+def test_a_removed_version_makes_the_values_read_again(small_run):
+    from sqlalchemy import delete
+
+    from core.storage.db import session_scope
+    from core.storage.models import Analysis
+
+    spot = small_run.spot_ids[(0, 0)]
+    assert metric_grid(small_run.url, small_run.run_id, "e_nuc_V").values[0, 0] == -0.130
+    with session_scope(small_run.url) as session:
+        session.execute(delete(Analysis).where(Analysis.spot_id == spot,
+                                               Analysis.kind == "galvanostatic",
+                                               Analysis.version == 2))
+    # version 1 is the latest again
+    assert metric_grid(small_run.url, small_run.run_id, "e_nuc_V").values[0, 0] == -0.300

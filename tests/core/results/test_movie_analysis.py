@@ -59,3 +59,51 @@ def test_spot_movie_analysis_is_stored_beside_the_electrochemistry(sqlite_run):
     # no movie (CV), no data (no contact): nothing to do
     assert analyse_spot_movie(run.url, run.data_dir, run.spot_ids[(2, 0)]) == {}
     assert analyse_spot_movie(run.url, run.data_dir, run.spot_ids[(1, 1)]) == {}
+
+
+@pytest.fixture(scope="module")
+def cv_film():
+    from core.simulate.cv import simulate_cv
+    from core.simulate.movie_cv import simulate_irm_cv_movie
+
+    cv = simulate_cv(cycles=4, footprint_diameter_um=3.0, seed=1)
+    film = simulate_irm_cv_movie(cv=cv, footprint_diameter_um=3.0, shape=(100, 100), seed=1,
+                                 inverted_fraction=0.05)
+    landing = film.truth["landing_frame"]
+    return cv, film, SpotMovie(film.frames, film.times_s - film.times_s[landing], 40.0)
+
+
+def test_cv_movie_gives_calibrated_ce_maps_per_cycle_with_inverted_blocks_masked(cv_film):
+    from core.results.movie_analysis import CE_MAP_STEP, analyse_cv_movie
+
+    cv, film, movie = cv_film
+    analyses = analyse_cv_movie(movie, cv.trace, footprint_diameter_um=3.0)
+    parameters, scalars = analyses["ce_irm"]
+    _, arrays = analyses["ce_irm_maps"]
+    assert parameters == {"average_s": 0.0, "min_snr": 3.0, "footprint_diameter_um": 3.0}
+    # the record's last cycle ends after the movie: three cycles are inside it
+    assert [cycle["cycle"] for cycle in scalars["cycles"]] == [1, 2, 3]
+    assert scalars["calibration"]["r2"] > 0.98 and scalars["calibration"]["n_cycles"] == 3
+    truth = film.truth["ce_electrochemical"]
+    for cycle, ce in zip(scalars["cycles"], truth, strict=False):
+        assert cycle["ce"] == pytest.approx(ce, abs=0.01)
+        assert cycle["ce_irm_median"] == pytest.approx(ce, abs=0.06)
+        assert 0.03 < cycle["masked_fraction"] < 0.3  # 5 % inverted plus noisy edge blocks
+    maps = arrays["maps"]
+    values = np.array(maps["values"], dtype=float)
+    assert maps["cycles"] == [1, 2, 3] and maps["step"] == CE_MAP_STEP
+    assert values.shape == (3, 34, 34) and maps["block_px"] == 3  # 100 px → ≤ 48 a side
+    finite = values[np.isfinite(values)]
+    assert np.all(finite == np.round(finite))  # stored as integer steps
+    assert 0.2 < np.nanmedian(values[0]) * CE_MAP_STEP < 0.33
+
+
+def test_cv_movie_with_one_cycle_in_view_stores_the_reason(cv_film):
+    from core.results.movie_analysis import analyse_cv_movie
+
+    cv, _, movie = cv_film
+    early = movie.times_s < 40.0
+    short = SpotMovie(movie.frames[early], movie.times_s[early], 40.0)
+    analyses = analyse_cv_movie(short, cv.trace, footprint_diameter_um=3.0)
+    assert analyses["ce_irm"][1] == analyses["ce_irm_maps"][1]
+    assert analyses["ce_irm"][1]["error"].startswith("1 of 4 CV cycles lie within the movie")

@@ -54,3 +54,12 @@ def test_decimation_keeps_every_bin_extreme_and_short_traces_whole():
     assert_allclose(small.potential_V.max(), 1.0, atol=1e-6)
     short = Trace(time_s[:10], potential[:10], np.zeros(10))
     assert decimate_minmax(short, 1000) is short
+
+
+def test_versions_of_a_kind_newest_first(small_run):
+    from core.results.spot_detail import analysis_versions
+
+    versions = analysis_versions(small_run.url, small_run.spot_ids[(0, 0)], "galvanostatic")
+    assert [v.version for v in versions] == [2, 1]
+    assert versions[1].parameters == {"smoothing_s": 0.2} and not versions[0].failed
+    assert analysis_versions(small_run.url, small_run.spot_ids[(0, 0)], "cv") == []
