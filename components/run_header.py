@@ -8,18 +8,29 @@ from dash import dcc, html
 from components.states import create_state_badge
 from core.results.runs import RunRow
 
+#: downloads of a run (label, file name under /runs/<id>/, tooltip), served by app_routes and
+#: app_exports; the browser saves each as run_<id>_<file name>
+EXPORTS = (
+    ("Spot table (CSV)", "spots.csv", "every spot with its metrics, one row each"),
+    ("HDF5 bundle", "bundle.h5", "the table, the grid and every spot's trace and movie"),
+    ("Report (HTML)", "report.html", "one page: who ran it, heatmaps, trends, conditions"),
+)
+
 
 def create_run_header(run: RunRow, *, current: str) -> html.Div:
-    """Run title with its state and counts; ``current`` ("results" or "trends") is not linked."""
+    """Run title with its state and counts; ``current`` (results, trends, review) is not linked."""
     views = (("results", "Heatmaps", f"/results/{run.id}"),
-             ("trends", "Trends", f"/trends/{run.id}"))
+             ("trends", "Trends", f"/trends/{run.id}"),
+             ("review", "Review", f"/review/{run.id}"),
+             ("import", "SEM import", f"/import/{run.id}"))
     links = [
         html.Span(label, className="me-3 fw-semibold") if key == current
         else dcc.Link(label, href=href, className="me-3")
         for key, label, href in views
     ]
-    links.append(html.A("Spot table (CSV)", href=f"/runs/{run.id}/spots.csv",
-                        className="me-3", download=f"run_{run.id}_spots.csv"))
+    links += [html.A(label, href=f"/runs/{run.id}/{name}", download=f"run_{run.id}_{name}",
+                     title=hint, className="me-3")
+              for label, name, hint in EXPORTS]
     counts = ", ".join(f"{n} {state.replace('_', ' ')}"
                        for state, n in sorted(run.by_state.items(), key=lambda kv: -kv[1]))
     return html.Div([
