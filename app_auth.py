@@ -8,6 +8,10 @@ else needs the ``meniscus_session`` cookie of a live session: a browser asking f
 sent to ``/login?next=...`` (302), anything else gets 401 JSON; both are audited. The gate puts
 the user on ``flask.g.meniscus_actor`` (:func:`pages._access.current_actor`).
 
+Behind a reverse proxy, ``MENISCUS_TRUSTED_PROXIES`` (the number of proxies) makes the client
+address, scheme and host those the proxies forward (:func:`trust_proxies`); per-address login
+throttling would otherwise count every user as the proxy.
+
 Dash has no CSRF token of its own, so a state-changing request carrying the session cookie
 must come from the app's own origin (``Origin``, else ``Referer``), and a callback request must
 be JSON (a cross-site HTML form can send neither). Callbacks are deny-by-default: the gate
@@ -39,6 +43,7 @@ from flask import (
     session,
 )
 from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from core.auth.audit import ALLOWED, DENIED, record_event
 from core.auth.guard import NotAuthenticated, PermissionDenied, authorize
@@ -87,6 +92,7 @@ def register_auth(server: Flask, settings: Settings, *, dash_app=None) -> None:
         SESSION_COOKIE_SECURE=settings.secure_cookies,
     )
     server.extensions["meniscus_dash_app"] = dash_app
+    trust_proxies(server, settings.trusted_proxies)
     server.before_request(gate)
     server.after_request(_add_security_headers)
     server.add_url_rule("/login", "login", login, methods=["GET", "POST"])
@@ -95,6 +101,15 @@ def register_auth(server: Flask, settings: Settings, *, dash_app=None) -> None:
     server.register_error_handler(PermissionDenied, _refused_403)
     server.register_error_handler(RequestEntityTooLarge, _too_large)
     _announce_first_admin(settings.resolved_database_url, data_dir)
+
+
+def trust_proxies(server: Flask, hops: int) -> None:
+    """Behind ``hops`` reverse proxies (``MENISCUS_TRUSTED_PROXIES``), take the client's
+    address, scheme and host from the last ``hops`` entries of ``X-Forwarded-For``,
+    ``-Proto`` and ``-Host``: login throttling, the audit log and the same-origin check then
+    see the browser, not the proxy. With 0 those headers are ignored (anyone can send them)."""
+    if hops > 0:
+        server.wsgi_app = ProxyFix(server.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
 
 # --- the gate ------------------------------------------------------------------------------
@@ -110,16 +125,15 @@ def gate() -> Response | None:
                             lifetime_h=current_app.config["MENISCUS_SESSION_HOURS"])
     g.meniscus_actor = actor
     if actor is None:
-        record_event(url, None, "request", DENIED, target=f"{request.method} {path}",
-                     ip=_client_ip(), detail={"reason": "not logged in"})
         if _wants_page():
+            _audit_refusal(url, None, reason="not logged in")
             return redirect("/login?" + urlencode({"next": safe_next(request.full_path)}))
-        return _refusal(401, "log in first")
+        return _audited_refusal(url, None, 401, "log in first", reason="not logged in")
     if request.method in STATE_CHANGING and not _same_origin():
-        record_event(url, actor, "request", DENIED, target=f"{request.method} {path}",
-                     detail={"reason": "cross-origin", "origin": _request_origin() or ""})
-        return _refusal(403, "cross-origin request refused: the Origin header must be "
-                             f"{_own_origin()}")
+        return _audited_refusal(
+            url, actor, 403, f"cross-origin request refused: the Origin header must be "
+                             f"{_own_origin()}",
+            reason="cross-origin", origin=_request_origin() or "")
     if path == CALLBACK_PATH:
         return _check_callback(url, actor)
     return None
@@ -137,12 +151,15 @@ def _is_public() -> bool:
 def _check_callback(url: str, actor: Actor) -> Response | None:
     """Refuse a callback request that is not JSON, or whose callback the actor may not run."""
     if request.mimetype != "application/json":
-        return _refusal(415, f"callback requests must be application/json, "
-                             f"not {request.mimetype or 'no content type'!r}")
+        return _audited_refusal(
+            url, actor, 415, f"callback requests must be application/json, "
+                             f"not {request.mimetype or 'no content type'!r}",
+            reason="not JSON", content_type=request.mimetype or "")
     body = request.get_json(silent=True)
     output = body.get("output") if isinstance(body, dict) else None
     if not isinstance(output, str):
-        return _refusal(400, "callback request without an 'output' in its JSON body")
+        return _audited_refusal(url, actor, 400, "callback request without an 'output' in its "
+                                                 "JSON body", reason="malformed callback body")
     permission = callback_permissions(current_app.extensions["meniscus_dash_app"]).get(output)
     if permission is None:
         record_event(url, actor, "callback", DENIED, target=output,
@@ -331,6 +348,19 @@ def _refusal(status: int, message: str) -> Response:
                               '<a href="/">Back to Meniscus</a>', "Refused", message=message),
                         status=status, mimetype="text/html")
     return Response(json.dumps({"error": message}), status=status, mimetype="application/json")
+
+
+def _audit_refusal(url: str, actor: Actor | None, **detail: str) -> None:
+    """Record this request as refused (outcome DENIED) with ``detail`` (``reason``...)."""
+    record_event(url, actor, "request", DENIED, target=f"{request.method} {request.path}",
+                 ip=_client_ip(), detail=detail)
+
+
+def _audited_refusal(url: str, actor: Actor | None, status: int, message: str,
+                     **detail: str) -> Response:
+    """Audit the refusal of this request (see :func:`_audit_refusal`), then answer it."""
+    _audit_refusal(url, actor, **detail)
+    return _refusal(status, message)
 
 
 def _refused_401(error: NotAuthenticated) -> Response:

@@ -8,6 +8,7 @@ from dash import dcc, html
 
 from components.curves import create_potential_time_figure, create_voltammogram_figure
 from components.feedback import create_empty_state
+from components.graph_config import graph_config
 
 #: control button ids → (label, Bootstrap colour)
 CONTROLS = {
@@ -23,7 +24,8 @@ ENABLED = {
     "paused": {"run-resume", "run-abort-after", "run-abort-now"},
     "interrupted": {"run-resume", "run-abort-after", "run-abort-now"},
 }
-GRAPH_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "svg"}}
+#: shown under the (disabled) controls to a role that cannot control runs
+CONTROL_REFUSED_NOTE = "Viewers can't pause, resume or abort runs; ask an operator or admin."
 
 
 def format_duration(seconds: float | None) -> str:
@@ -38,9 +40,10 @@ def format_duration(seconds: float | None) -> str:
     return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
 
 
-def controls_disabled(state: str) -> list[bool]:
-    """Disabled flag of each of :data:`CONTROLS`, in order, for a run in ``state``."""
-    enabled = ENABLED.get(state, set())
+def controls_disabled(state: str, *, allowed: bool) -> list[bool]:
+    """Disabled flag of each of :data:`CONTROLS`, in order, for a run in ``state``; all
+    disabled when the user may not control runs (``allowed`` False)."""
+    enabled = ENABLED.get(state, set()) if allowed else set()
     return [key not in enabled for key in CONTROLS]
 
 
@@ -56,12 +59,17 @@ def progress_numbers(progress: dict) -> tuple[float, str, str]:
     return percent, f"{finished} / {total} spots", timing + where
 
 
-def create_run_controls() -> html.Div:
-    """Pause, resume and abort buttons (disabled until the first poll says the state)."""
-    return html.Div([dbc.Button(label, id=key, color=colour, outline=key != "run-resume",
-                                size="sm", disabled=True)
-                     for key, (label, colour) in CONTROLS.items()],
-                    className="d-flex flex-wrap gap-2 justify-content-lg-end")
+def create_run_controls(*, allowed: bool) -> html.Div:
+    """Pause, resume and abort buttons (disabled until the first poll says the state); for a
+    user who may not control runs (``allowed`` False) they stay disabled, with a note."""
+    buttons = html.Div([dbc.Button(label, id=key, color=colour, outline=key != "run-resume",
+                                   size="sm", disabled=True)
+                        for key, (label, colour) in CONTROLS.items()],
+                       className="d-flex flex-wrap gap-2 justify-content-lg-end")
+    if allowed:
+        return buttons
+    return html.Div([buttons, html.Div(CONTROL_REFUSED_NOTE, id="run-controls-note",
+                                       className="small text-muted text-lg-end mt-1")])
 
 
 def create_confirm_dialog() -> dbc.Modal:
@@ -107,7 +115,8 @@ def create_latest_trace(detail) -> list:
     return [html.Div([dcc.Link(f"visit {detail.order + 1}", href=f"/spot/{detail.spot_id}"),
                       f" · {detail.condition} · {detail.state.replace('_', ' ')}"],
                      className="small text-muted"),
-            dcc.Graph(figure=figure, config=GRAPH_CONFIG, id="run-latest-graph")]
+            dcc.Graph(figure=figure, id="run-latest-graph",
+                      config=graph_config(f"spot_{detail.spot_id}_latest_curve"))]
 
 
 def latest_frame_src(detail) -> str | None:

@@ -47,6 +47,11 @@ class Settings(BaseSettings):
     )
     max_upload_mb: float = Field(
         default=64.0, gt=0, description="largest request body the web app accepts, MB")
+    trusted_proxies: int = Field(
+        default=0, ge=0, le=10,
+        description="reverse proxies in front of the web app whose X-Forwarded-For/-Proto/-Host "
+        "headers are trusted (0: none, the client address is the connection's)",
+    )
 
     @cached_property
     def resolved_database_url(self) -> str:

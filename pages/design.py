@@ -4,9 +4,9 @@ The form maps to a :class:`core.grid.Grid` through :func:`form_to_mapping` (pure
 directly); keys the form does not show (move and retract speeds, footprint, camera exposure)
 ride along from the last template or file loaded. Every change re-runs the model's checks and
 :func:`core.grid.validate_grid`: problems are listed beside the preview, the fields they name
-are marked, and Launch stays disabled until there are none. Launch (operators and admins)
-submits as the logged-in user through :mod:`workers.guarded` (nothing here drives an
-instrument) and opens ``/run/<run_id>``.
+are marked, and Launch stays disabled until there are none. Launch (operators and admins;
+viewers see it disabled, with a note) submits as the logged-in user through
+:mod:`workers.guarded` (nothing here drives an instrument) and opens ``/run/<run_id>``.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from dash import Input, Output, State, callback, ctx, dash_table, dcc, html
 from dash.exceptions import PreventUpdate
 
 from components.feedback import create_error
+from components.graph_config import graph_config
 from components.grid_preview import create_grid_preview
 from components.run_live import format_duration
 from core.auth.roles import Permission
@@ -79,6 +80,8 @@ CHOICES = {
                    ("randomised", "randomised (seed)")),
 }
 SEEDED = {"traversal": "random", "assignment": "randomised"}
+#: shown under the (disabled) Launch button to a role that cannot launch
+LAUNCH_REFUSED_NOTE = "Viewers can't launch; ask an operator or admin."
 
 #: condition table columns: key → (header, numeric); technique-specific keys below
 CONDITION_COLUMNS = {
@@ -356,13 +359,14 @@ def _conditions_card() -> dbc.Card:
 def _preview_card() -> dbc.Card:
     return dbc.Card(dbc.CardBody([
         dcc.Graph(id="design-preview", style={"height": "430px"},
-                  config={"displaylogo": False, "responsive": True,
-                          "toImageButtonOptions": {"format": "svg"}}),
+                  config=graph_config("grid_preview", responsive=True)),
         html.Div(id="design-estimate", className="small"),
     ]), className="mb-3")
 
 
 def _launch_card() -> dbc.Card:
+    """Instrument picker and Launch (disabled until the form checks out, and always for a
+    role that cannot launch, which is told so)."""
     return dbc.Card(dbc.CardBody([
         html.Div(id="design-problems"),
         dbc.Row([
@@ -370,8 +374,16 @@ def _launch_card() -> dbc.Card:
             dbc.Col(dbc.Button("Launch", id="design-launch", color="primary", disabled=True,
                                className="w-100"), md=6),
         ], className="g-2 align-items-center"),
+        None if may_launch() else html.Div(LAUNCH_REFUSED_NOTE, id="design-launch-note",
+                                           className="small text-muted mt-1"),
         html.Div(id="design-launch-message", className="mt-2"),
     ]))
+
+
+def may_launch() -> bool:
+    """Whether the logged-in user's role may launch grids (:attr:`Permission.LAUNCH`)."""
+    actor = current_actor()
+    return actor is not None and actor.can(Permission.LAUNCH)
 
 
 # --- callbacks ----------------------------------------------------------------------------
@@ -464,7 +476,8 @@ def check_form(*args):
         except GridError as error:  # too many spots to plan
             check = DesignCheck(None, check.problems or error.problems)
     marked = problem_fields(check.problems)
-    return (figure, estimate, problems_view(check.problems), bool(check.problems),
+    return (figure, estimate, problems_view(check.problems),
+            bool(check.problems) or not may_launch(),
             *[key in marked for key in FIELDS])
 
 

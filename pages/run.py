@@ -5,7 +5,8 @@ Polls the ledger every :data:`POLL_MS` through :mod:`workers.submit` (progress a
 frame); there is no live stream, so the curve is that of the last spot committed. Figures are
 re-sent only when a spot changed state. Polling stops when the run has ended. Pause and resume
 act at once (the engine pauses after the current spot); both aborts ask first. Controls need
-an operator: they go through :mod:`workers.guarded` as the logged-in user (audited).
+an operator (viewers see them disabled, with a note): they go through :mod:`workers.guarded`
+as the logged-in user (audited).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dash import Input, Output, State, callback, ctx, dcc, html
 from dash.exceptions import PreventUpdate
 
 from components.feedback import create_empty_state, create_error
+from components.graph_config import graph_config
 from components.heatmap import create_heatmap
 from components.run_header import create_run_header
 from components.run_live import (
@@ -99,18 +101,26 @@ def run_view(run_id: int) -> html.Div:
             dbc.Col([dbc.Progress(id="run-progress", value=0, label="", striped=True,
                                   animated=True, style={"height": "1.4rem"}),
                      html.Div(id="run-timing", className="small text-muted mt-1")], lg=7),
-            dbc.Col(create_run_controls(), lg=5),
+            dbc.Col(create_run_controls(allowed=may_control()), lg=5),
         ], className="g-2 mb-2 align-items-start"),
         html.Div(id="run-action-message"),
         html.Div(id="run-faults"),
         dbc.Row([
             dbc.Col(_box("Spots", dcc.Graph(id="run-status", style={"height": "330px"},
-                                            config={"displaylogo": False})), lg=5),
+                                            config=graph_config(f"run_{run_id}_status"))),
+                    lg=5),
             dbc.Col(_box("Latest spot: potential", html.Div(id="run-latest")), lg=4),
             dbc.Col(_box("Latest IRM frame", html.Div(id="run-frame")), lg=3),
         ], className="g-3"),
         create_confirm_dialog(),
     ])
+
+
+def may_control() -> bool:
+    """Whether the logged-in user's role may pause, resume and abort runs
+    (:attr:`Permission.CONTROL`)."""
+    actor = current_actor()
+    return actor is not None and actor.can(Permission.CONTROL)
 
 
 def _box(title: str, child) -> html.Div:
@@ -137,7 +147,7 @@ def poll(_tick, run_id, seen):
     signature = [progress["state"], progress["by_state"], progress["current_order"]]
     colour = END_COLOURS.get(progress["state"], "primary")
     head = (percent, label, not ended, not ended, colour, timing,
-            *controls_disabled(progress["state"]), ended, signature)
+            *controls_disabled(progress["state"], allowed=may_control()), ended, signature)
     if signature == seen:
         return *head, *[dash.no_update] * 5
     return *head, *run_panels(run_id)

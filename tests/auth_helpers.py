@@ -7,8 +7,11 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
+
 from dash._callback import GLOBAL_CALLBACK_MAP
-from dash._utils import split_callback_id
+from dash._utils import split_callback_id, stringify_id
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -58,14 +61,79 @@ def callback_output(dash_app, module: str, name: str) -> str:
     raise LookupError(f"no callback {module}.{name} in the app's callback map")
 
 
-def callback_body(dash_app, output: str) -> dict:
-    """A ``/_dash-update-component`` request body for the callback of ``output``, as the
-    renderer sends it, with every input and state value None."""
+def callback_body(dash_app, output: str, components: Iterable[tuple] = (), *,
+                  triggered: tuple | None = None) -> dict:
+    """A ``/_dash-update-component`` request body for the callback of ``output``, as Dash's
+    renderer sends it.
+
+    ``components`` are the page's components the callback may see, as ``(component id,
+    property, value)``; a pattern-matching component has its own dict id
+    (``{"type": FLAG_ADD, "kind": "other"}``). Each input, state and output gets the
+    components its id matches, as the renderer sends them: a plain id as itself (value None
+    unless given), a pattern id as the dict ids of the matching components (a list for
+    ``ALL``, one for ``MATCH``: the one matching the triggering component; a ``MATCH``
+    pattern that no component matches is sent with its wildcards, which the gate can judge
+    but Dash cannot run). ``triggered`` ``(component id, property)`` is the input that
+    changed; by default the first input's first component.
+    """
     spec = {**GLOBAL_CALLBACK_MAP, **dash_app.callback_map}[output]
-    inputs = [{**item, "value": None} for item in spec["inputs"]]
-    return {"output": output, "outputs": split_callback_id(output), "inputs": inputs,
-            "state": [{**item, "value": None} for item in spec["state"]],
-            "changedPropIds": [f"{inputs[0]['id']}.{inputs[0]['property']}"] if inputs else []}
+    values = [(component_id, prop, value) for component_id, prop, value in components]
+    if triggered is None:
+        first = (_resolve(spec["inputs"][0], values, {}, with_value=False)
+                 if spec["inputs"] else [])
+        first = first if isinstance(first, list) else [first]
+        triggered = (first[0]["id"], first[0]["property"]) if first else None
+    matched = triggered[0] if triggered and isinstance(triggered[0], dict) else {}
+
+    def resolve(items, with_value=True):
+        return [_resolve(item, values, matched, with_value=with_value) for item in items]
+
+    outputs = split_callback_id(output)
+    return {
+        "output": output,
+        "outputs": (resolve(outputs, with_value=False) if isinstance(outputs, list)
+                    else _resolve(outputs, values, matched, with_value=False)),
+        "inputs": resolve(spec["inputs"]), "state": resolve(spec["state"]),
+        "changedPropIds": [f"{stringify_id(triggered[0])}.{triggered[1]}"] if triggered else [],
+    }
+
+
+def _resolve(dependency: dict, values: list[tuple], matched: dict, *, with_value: bool):
+    """The renderer's entry for one dependency (``{"id": ..., "property": ...}`` with the id
+    as Dash's callback map writes it): one ``{"id", "property"[, "value"]}``, or a list of
+    them for a pattern with ``ALL``/``ALLSMALLER``."""
+    component_id, prop = dependency["id"], dependency["property"]
+
+    def entry(concrete):
+        value = next((v for i, p, v in values if i == concrete and p == prop), None)
+        return {"id": concrete, "property": prop, **({"value": value} if with_value else {})}
+
+    if not component_id.startswith("{"):
+        return entry(component_id)
+    pattern = json.loads(component_id)
+    found = []
+    for concrete, _prop, _value in values:
+        if _matches(pattern, concrete, matched) and concrete not in found:
+            found.append(concrete)
+    if any(value in (["ALL"], ["ALLSMALLER"]) for value in pattern.values()):
+        return [entry(concrete) for concrete in found]
+    return entry(found[0] if found else pattern)
+
+
+def _matches(pattern: dict, concrete, matched: dict) -> bool:
+    """Whether dict id ``concrete`` fits ``pattern`` (wildcards as Dash writes them:
+    ``["ALL"]``, ``["MATCH"]``, ``["ALLSMALLER"]``), ``MATCH`` and ``ALLSMALLER`` taken
+    against the triggering component's id ``matched``."""
+    if not isinstance(concrete, dict) or concrete.keys() != pattern.keys():
+        return False
+    for key, wanted in pattern.items():
+        if wanted == ["MATCH"] and key in matched and concrete[key] != matched[key]:
+            return False
+        if wanted == ["ALLSMALLER"] and key in matched and not concrete[key] < matched[key]:
+            return False
+        if not isinstance(wanted, list) and concrete[key] != wanted:
+            return False
+    return True
 
 
 def shared_dash_app(tmp_path_factory):

@@ -6,10 +6,10 @@ import re
 import stat
 
 import pytest
-from flask import Flask, g
+from flask import Flask, g, request
 
 from app_auth import FIRST_ADMIN_FILE, SECRET_KEY_FILE, register_auth, safe_next
-from core.auth.audit import ALLOWED, list_events
+from core.auth.audit import ALLOWED, DENIED, list_events
 from core.auth.sessions import COOKIE_NAME, resolve_session
 from core.auth.users import authenticate, list_users
 from core.settings import Settings
@@ -22,14 +22,19 @@ def server(tmp_path):
     return _server(tmp_path)
 
 
-def _server(tmp_path) -> Flask:
-    """A Flask app with one private route, ``/whoami``, behind the gate."""
+def _server(tmp_path, trusted_proxies: int = 0) -> Flask:
+    """A Flask app with private routes ``/whoami`` and ``/whence`` (the client's address,
+    scheme and host as the app sees them), behind the gate."""
     url = f"sqlite:///{tmp_path / 'meniscus.db'}"
     upgrade_database(url)
     server = Flask(__name__)
     server.config.update(MENISCUS_DATABASE_URL=url, MENISCUS_DATA_DIR=str(tmp_path))
-    server.add_url_rule("/whoami", "whoami", lambda: g.meniscus_actor.name)
-    register_auth(server, Settings(data_dir=tmp_path, database_url=url))
+    server.add_url_rule("/whoami", "whoami", lambda: g.meniscus_actor.name,
+                        methods=["GET", "POST"])
+    server.add_url_rule("/whence", "whence", lambda: {
+        "ip": request.remote_addr, "scheme": request.scheme, "host": request.host})
+    register_auth(server, Settings(data_dir=tmp_path, database_url=url,
+                                   trusted_proxies=trusted_proxies))
     return server
 
 
@@ -132,3 +137,47 @@ def test_refusals_are_pages_for_browsers_and_json_otherwise(server):
 ])
 def test_safe_next_keeps_only_paths_of_this_site(value, expected):
     assert safe_next(value) == expected
+
+
+#: what a reverse proxy in front of the app adds to each request it forwards
+FORWARDED = {"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https",
+             "X-Forwarded-Host": "meniscus.example"}
+#: the proxy's own address: the connection's peer as the app sees it
+PROXY_ADDRESS = {"REMOTE_ADDR": "10.0.0.2"}
+
+
+def test_forwarded_headers_are_ignored_without_trusted_proxies(server):
+    url = server.config["MENISCUS_DATABASE_URL"]
+    anonymous = server.test_client().get("/whence", headers=FORWARDED,
+                                         environ_base=PROXY_ADDRESS)
+    assert anonymous.status_code == 401
+    assert list_events(url, outcome=DENIED, limit=1)[0].ip == "10.0.0.2"
+    client = logged_in_client(server, url)
+    assert client.get("/whence", headers=FORWARDED, environ_base=PROXY_ADDRESS).json == {
+        "ip": "10.0.0.2", "scheme": "http", "host": "localhost"}
+
+
+def test_forwarded_headers_are_honoured_behind_trusted_proxies(tmp_path):
+    server = _server(tmp_path, trusted_proxies=1)
+    url = server.config["MENISCUS_DATABASE_URL"]
+    anonymous = server.test_client().get("/whence", headers=FORWARDED,
+                                         environ_base=PROXY_ADDRESS)
+    assert anonymous.status_code == 401
+    assert list_events(url, outcome=DENIED, limit=1)[0].ip == "203.0.113.7"
+    client = logged_in_client(server, url)
+    assert client.get("/whence", headers=FORWARDED, environ_base=PROXY_ADDRESS).json == {
+        "ip": "203.0.113.7", "scheme": "https", "host": "meniscus.example"}
+    # the browser's origin is the proxy's public one: same-origin posts pass, others do not
+    public = client.post("/whoami", json={}, environ_base=PROXY_ADDRESS,
+                         headers={**FORWARDED, "Origin": "https://meniscus.example"})
+    assert public.status_code == 200
+    internal = client.post("/whoami", json={}, environ_base=PROXY_ADDRESS,
+                           headers={**FORWARDED, "Origin": "http://localhost"})
+    assert internal.status_code == 403
+
+
+def test_only_the_last_trusted_hops_of_x_forwarded_for_count(tmp_path):
+    server = _server(tmp_path, trusted_proxies=1)
+    client = logged_in_client(server, server.config["MENISCUS_DATABASE_URL"])
+    spoofed = {**FORWARDED, "X-Forwarded-For": "198.51.100.66, 203.0.113.7"}
+    assert client.get("/whence", headers=spoofed).json["ip"] == "203.0.113.7"

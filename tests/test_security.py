@@ -7,12 +7,19 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from http.cookies import SimpleCookie
+from pathlib import Path
 
 import dash
 import pytest
 from sqlalchemy import update
 
-from app_auth import PUBLIC_PATHS, PUBLIC_PREFIXES, callback_permissions, server_callbacks
+from app_auth import (
+    CALLBACK_PATH,
+    PUBLIC_PATHS,
+    PUBLIC_PREFIXES,
+    callback_permissions,
+    server_callbacks,
+)
 from core.auth.audit import DENIED, list_events
 from core.auth.roles import Role, role_allows
 from core.auth.sessions import COOKIE_NAME, create_session, revoke_session, token_sha256
@@ -150,6 +157,22 @@ def test_cross_origin_and_non_json_posts_are_refused(dash_app, url):
     form = operator.post("/_dash-update-component", data={"output": body["output"]},
                          headers={"Origin": "http://localhost"})
     assert form.status_code == 415 and "must be application/json" in form.json["error"]
+    refused = list_events(url, outcome=DENIED, limit=1)[0]
+    assert (refused.actor, refused.action, refused.target) == (
+        "olga", "request", "POST /_dash-update-component")
+    assert refused.detail == {"reason": "not JSON",
+                              "content_type": "application/x-www-form-urlencoded"}
+
+
+@pytest.mark.parametrize("body", [["a", "list"], {"outputs": "no output key"}, {"output": 3}])
+def test_a_malformed_callback_body_is_refused_and_audited(dash_app, url, body):
+    operator = logged_in_client(dash_app.server, url, name="olga", role="operator")
+    response = operator.post("/_dash-update-component", json=body)
+    assert response.status_code == 400
+    assert response.json == {"error": "callback request without an 'output' in its JSON body"}
+    refused = list_events(url, outcome=DENIED, limit=1)[0]
+    assert (refused.actor, refused.target, refused.detail) == (
+        "olga", "POST /_dash-update-component", {"reason": "malformed callback body"})
 
 
 def test_the_sixth_failed_login_is_throttled_even_with_the_right_password(dash_app, url):
@@ -239,3 +262,74 @@ def _session_cookie(response) -> dict:
             return {"httponly": bool(morsel["httponly"]), "secure": bool(morsel["secure"]),
                     "samesite": morsel["samesite"], "path": morsel["path"]}
     raise AssertionError(f"no {COOKIE_NAME} cookie in {response.headers.getlist('Set-Cookie')}")
+
+
+def test_a_pattern_matching_callback_gets_the_ids_the_renderer_sends(dash_app, url):
+    from components.review_flags import FLAG_ADD, FLAG_NOTE_ID
+    from core.review.flags import spot_flags
+    from pages._spot_review import SPOT_STORE, VERSION_STORE
+    from tests.core.review.review_run import build_review_run
+
+    spot_id = build_review_run(url).spot_ids[0]
+    other = {"type": FLAG_ADD, "kind": "other"}
+    off_centre = {"type": FLAG_ADD, "kind": "off_centre"}
+    body = callback_body(
+        dash_app, callback_output(dash_app, "pages._spot_review", "add_flag"),
+        [(off_centre, "n_clicks", None), (other, "n_clicks", 1),
+         (FLAG_NOTE_ID, "value", "halo around the spot"),
+         (SPOT_STORE, "data", {"spot_id": spot_id}), (VERSION_STORE, "data", 3)],
+        triggered=(other, "n_clicks"))
+    assert body["inputs"] == [[{"id": off_centre, "property": "n_clicks", "value": None},
+                               {"id": other, "property": "n_clicks", "value": 1}]]
+    assert body["changedPropIds"] == ['{"kind":"other","type":"review-flag-add"}.n_clicks']
+    operator = logged_in_client(dash_app.server, url, name="olga", role="operator")
+    response = operator.post("/_dash-update-component", json=body)
+    assert response.status_code == 200, response.data
+    assert response.json["response"][VERSION_STORE] == {"data": 4}
+    assert [(flag.kind, flag.note, flag.author) for flag in spot_flags(url, spot_id)] == [
+        ("other", "halo around the spot", "olga")]
+
+
+def test_callback_refusals_carry_what_the_session_expiry_script_reads(dash_app, url):
+    script = (Path(__file__).resolve().parents[1] / "assets" / "session_expiry.js").read_text()
+    assert f'"{CALLBACK_PATH}"' in script and "body.error" in script
+    assert 'LOGIN_PATH + "?next="' in script and '"/login"' in script
+    anonymous = dash_app.server.test_client()
+    body = callback_body(dash_app, callback_output(dash_app, "pages.experiments", "update_runs"))
+    expired = anonymous.post(CALLBACK_PATH, json=body, headers={"Origin": "http://localhost"})
+    assert expired.status_code == 401 and expired.mimetype == "application/json"
+    assert expired.json == {"error": "log in first"}
+    viewer = logged_in_client(dash_app.server, url, name="vera", role="viewer")
+    refused = viewer.post(CALLBACK_PATH, json=callback_body(
+        dash_app, callback_output(dash_app, "pages.design", "launch")))
+    assert refused.status_code == 403 and refused.mimetype == "application/json"
+    assert refused.json == {"error": "callback: vera is viewer; this needs operator or above"}
+    page = viewer.get("/design", headers={"Accept": "text/html"}).get_data(as_text=True)
+    assert "/assets/session_expiry.js" in page  # Dash serves every asset with each page
+
+
+def test_match_patterns_take_the_triggering_components_values(dash_app):
+    from components import analysis_panel as panel
+
+    def ids(type_, **keys):
+        return [{"type": type_, "kind": kind, **keys} for kind in ("galvanostatic", "irm")]
+
+    button = {"type": panel.RUN_BUTTON, "kind": "irm"}
+    body = callback_body(
+        dash_app, callback_output(dash_app, "pages.spot", "rerun_analysis"),
+        [*[(i, "n_clicks", None) for i in ids(panel.RUN_BUTTON)],
+         *[(i, "value", 0.5) for i in ids(panel.PARAM, name="threshold")],
+         *[(i, "value", "spot") for i in ids(panel.SCOPE)],
+         *[(i, "children", None) for i in ids(panel.FEEDBACK)],
+         *[(i, "data", None) for i in ids(panel.PENDING)]],
+        triggered=(button, "n_clicks"))
+    assert body["outputs"] == [{"id": {"type": panel.FEEDBACK, "kind": "irm"},
+                                "property": "children"},
+                               {"id": {"type": panel.PENDING, "kind": "irm"},
+                                "property": "data"}]
+    assert body["inputs"] == [{"id": button, "property": "n_clicks", "value": None}]
+    parameter = {"type": panel.PARAM, "kind": "irm", "name": "threshold"}
+    assert body["state"][:3] == [[{"id": parameter, "property": "value", "value": 0.5}],
+                                 [{"id": parameter, "property": "id", "value": None}],
+                                 {"id": {"type": panel.SCOPE, "kind": "irm"},
+                                  "property": "value", "value": "spot"}]

@@ -11,26 +11,20 @@ resolve to None. The database never holds a usable token: a copy of it logs nobo
 
 from __future__ import annotations
 
-import hashlib
-import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select
 
 from core.auth.roles import Actor, Role
+from core.auth.token_hash import find_by_token, new_token, token_sha256
 from core.settings import get_settings
 from core.storage.db import session_scope
-from core.storage.models import User, UserSession, utcnow
+from core.storage.models import UserSession, as_utc, utcnow
 
 #: name of the browser cookie that carries the session token
 COOKIE_NAME = "meniscus_session"
 #: a session's expiry is pushed forward at most this often, s (not one write per request)
 SLIDE_EVERY_S = 60
-
-
-def token_sha256(token: str) -> str:
-    """Hex SHA-256 of a session or API token: what the database stores."""
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def create_session(url: str, user_id: int, ip: str = "", *,
@@ -39,7 +33,7 @@ def create_session(url: str, user_id: int, ip: str = "", *,
 
     ``lifetime_h`` defaults to the settings' ``session_hours``.
     """
-    token = secrets.token_urlsafe(32)
+    token = new_token()
     now = utcnow()
     with session_scope(url) as session:
         session.add(UserSession(
@@ -55,17 +49,14 @@ def resolve_session(url: str, token: str | None, *, ip: str = "",
         return None
     now = utcnow()
     with session_scope(url) as session:
-        row = session.execute(
-            select(UserSession, User).join(User, User.id == UserSession.user_id)
-            .where(UserSession.token_sha256 == token_sha256(token))
-        ).first()
+        row = find_by_token(session, UserSession, token)
         if row is None:
             return None
         stored, user = row
-        if (stored.revoked_at is not None or _aware(stored.expires_at) <= now
+        if (stored.revoked_at is not None or as_utc(stored.expires_at) <= now
                 or not user.active):
             return None
-        if (now - _aware(stored.last_seen_at)).total_seconds() >= SLIDE_EVERY_S:
+        if (now - as_utc(stored.last_seen_at)).total_seconds() >= SLIDE_EVERY_S:
             stored.last_seen_at = now
             stored.expires_at = now + timedelta(hours=_lifetime_h(lifetime_h))
         return Actor(user.name, Role(user.role), user_id=user.id, ip=ip, via="session")
@@ -87,7 +78,3 @@ def revoke_session(url: str, token: str | None) -> bool:
 def _lifetime_h(lifetime_h: float | None) -> float:
     return get_settings().session_hours if lifetime_h is None else lifetime_h
 
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite returns naive datetimes; every stored time is UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

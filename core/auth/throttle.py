@@ -8,12 +8,12 @@ are rows of ``login_attempts``, so the limit holds across web processes.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select
 
 from core.storage.db import session_scope
-from core.storage.models import LoginAttempt, utcnow
+from core.storage.models import LoginAttempt, as_utc, utcnow
 
 #: how far back failures count, s
 WINDOW_S = 15 * 60
@@ -38,7 +38,7 @@ def retry_after_s(url: str, name: str, ip: str, *, now: datetime | None = None) 
     with session_scope(url) as session:
         last_success = session.scalar(select(func.max(LoginAttempt.at)).where(
             LoginAttempt.name == name[:64], LoginAttempt.success.is_(True)))
-        name_since = max(since, _aware(last_success)) if last_success else since
+        name_since = max(since, as_utc(last_success)) if last_success else since
         by_name = _failures(session, LoginAttempt.name == name[:64], name_since)
         by_address = _failures(session, LoginAttempt.ip == ip[:64], since)
     wait = 0.0
@@ -46,7 +46,7 @@ def retry_after_s(url: str, name: str, ip: str, *, now: datetime | None = None) 
                             (by_address, MAX_FAILURES_PER_ADDRESS)):
         if len(failures) >= limit:
             # the lock ends when the limit-th most recent failure leaves the window
-            unlock = _aware(failures[limit - 1]) + timedelta(seconds=WINDOW_S)
+            unlock = as_utc(failures[limit - 1]) + timedelta(seconds=WINDOW_S)
             wait = max(wait, (unlock - now).total_seconds())
     return wait
 
@@ -59,7 +59,3 @@ def _failures(session, condition, since: datetime) -> list[datetime]:
         .order_by(LoginAttempt.at.desc())
         .limit(MAX_FAILURES_PER_ADDRESS)))
 
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite returns naive datetimes; every stored time is UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

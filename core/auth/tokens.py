@@ -8,22 +8,19 @@ current role; it stops working when revoked or when the user is deactivated.
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
 from core.auth.roles import Actor, Role
+from core.auth.token_hash import find_by_token, new_token, token_sha256
 from core.errors import MeniscusError
 from core.storage.db import session_scope
-from core.storage.models import ApiToken, User, utcnow
+from core.storage.models import ApiToken, User, as_utc, utcnow
 
 #: what every token starts with, so a leaked one is recognisable (and scannable) as ours
 TOKEN_PREFIX = "mnc_"
-#: random bytes per token (43 characters once URL-safe base64 encoded)
-TOKEN_BYTES = 32
 #: longest token text looked up; anything longer is refused before hashing
 MAX_TOKEN_LENGTH = 100
 #: ``last_used_at`` is written at most this often per token (one write per request is waste)
@@ -52,11 +49,6 @@ class TokenInfo:
         return self.revoked_at is None
 
 
-def token_sha256(token: str) -> str:
-    """Hex SHA-256 of a token's text: what the database stores and looks up."""
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
 def create_token(url: str, user_name: str, label: str = "") -> str:
     """A new token for active user ``user_name``; the returned text is never stored.
 
@@ -66,7 +58,7 @@ def create_token(url: str, user_name: str, label: str = "") -> str:
     if len(label) > MAX_LABEL_LENGTH:
         raise TokenError(f"token label is {len(label)} characters; at most "
                          f"{MAX_LABEL_LENGTH} are kept")
-    token = TOKEN_PREFIX + secrets.token_urlsafe(TOKEN_BYTES)
+    token = new_token(TOKEN_PREFIX)
     with session_scope(url) as session:
         user = session.scalar(select(User).where(User.name == user_name))
         if user is None:
@@ -89,16 +81,13 @@ def resolve_token(url: str, token: str, ip: str = "") -> Actor | None:
         return None
     now = utcnow()
     with session_scope(url) as session:
-        found = session.execute(
-            select(ApiToken, User).join(User, ApiToken.user_id == User.id)
-            .where(ApiToken.token_sha256 == token_sha256(token))
-        ).first()
+        found = find_by_token(session, ApiToken, token)
         if found is None:
             return None
         row, user = found
         if row.revoked_at is not None or not user.active:
             return None
-        last_used = _aware(row.last_used_at)
+        last_used = as_utc(row.last_used_at)
         if last_used is None or now - last_used >= LAST_USED_RESOLUTION:
             row.last_used_at = now
         try:
@@ -138,12 +127,6 @@ def list_tokens(url: str, user_name: str) -> list[TokenInfo]:
 
 def _info(row: ApiToken, user_name: str) -> TokenInfo:
     return TokenInfo(id=row.id, user_name=user_name, label=row.label,
-                     created_at=_aware(row.created_at), last_used_at=_aware(row.last_used_at),
-                     revoked_at=_aware(row.revoked_at))
+                     created_at=as_utc(row.created_at), last_used_at=as_utc(row.last_used_at),
+                     revoked_at=as_utc(row.revoked_at))
 
-
-def _aware(moment: datetime | None) -> datetime | None:
-    """SQLite gives back naive datetimes for the UTC values it stored."""
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)

@@ -9,7 +9,7 @@ from sqlalchemy import func, or_, select
 
 from core.storage.db import session_scope
 from core.storage.ledger import Ledger, UnknownRun
-from core.storage.models import Instrument, Run, Spot
+from core.storage.models import Instrument, Run, Spot, as_utc
 from core.storage.states import FINAL_SPOT_STATES, RunState
 
 #: runs whose progress changes while someone looks at them
@@ -155,15 +155,9 @@ def _row(run: Run, instrument: str, counts: dict[str, int]) -> RunRow:
     return RunRow(
         id=run.id, name=run.name, instrument=instrument, operator=run.operator,
         state=run.state, tags=tuple(run.tags or ()), notes=run.notes, error=run.error,
-        created_at=_aware(run.created_at), started_at=_aware(run.started_at),
-        finished_at=_aware(run.finished_at), total=sum(counts.values()),
+        created_at=as_utc(run.created_at), started_at=as_utc(run.started_at),
+        finished_at=as_utc(run.finished_at), total=sum(counts.values()),
         finished=sum(n for state, n in counts.items() if state in FINAL_SPOT_STATES),
         by_state=dict(counts),
     )
 
-
-def _aware(moment: datetime | None) -> datetime | None:
-    """SQLite gives back naive datetimes for the UTC values it stored."""
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)

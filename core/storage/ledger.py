@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from core.errors import MeniscusError
 from core.storage.db import session_scope
-from core.storage.models import Instrument, InstrumentLease, Measurement, Run, Spot
+from core.storage.models import Instrument, InstrumentLease, Measurement, Run, Spot, as_utc
 from core.storage.states import (
     FINAL_SPOT_STATES,
     RunState,
@@ -294,7 +294,7 @@ class Ledger:
             elapsed = eta = None
             if run.started_at is not None:
                 end = run.finished_at or _now()
-                elapsed = (_aware(end) - _aware(run.started_at)).total_seconds()
+                elapsed = (as_utc(end) - as_utc(run.started_at)).total_seconds()
                 if finished and run.finished_at is None:
                     eta = elapsed / finished * (total - finished)
             return Progress(run_id, run.state, total, finished, counts, current, elapsed, eta)
@@ -350,7 +350,3 @@ class Ledger:
 def _now() -> datetime:
     return datetime.now(UTC)
 
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite returns naive datetimes for UTC values it stored; make them aware again."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

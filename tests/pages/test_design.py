@@ -6,7 +6,7 @@ from dash.exceptions import PreventUpdate
 
 from core.grid import grid_from_mapping, load_grid
 from core.storage.ledger import InstrumentBusy
-from tests.components.tree import text
+from tests.components.tree import find, find_one, text
 from workers.submit import Submission
 
 
@@ -154,3 +154,23 @@ def test_launch_submits_the_grid_and_opens_its_run(design, empty_database, monke
 def test_the_instrument_picker_lists_registered_instruments(design, small_run):
     options, value = design.list_instruments("design-template")
     assert [o["value"] for o in options] == ["rig-2", "sim"] and value == "sim"
+
+
+def test_a_viewer_sees_launch_disabled_with_a_note(design):
+    from flask import g
+
+    from core.auth.roles import Actor, Role
+
+    form, rows, base = _form(design)
+    assert design.check_form(*form.values(), rows, base)[3] is False  # the admin may launch
+    assert find(design.layout(), id="design-launch-note") == []
+    g.meniscus_actor = Actor("vera", Role.VIEWER, user_id=None, ip="127.0.0.1")
+    assert design.check_form(*form.values(), rows, base)[3] is True
+    note = find_one(design.layout(), id="design-launch-note")
+    assert note.children == "Viewers can't launch; ask an operator or admin."
+
+
+def test_the_preview_downloads_as_grid_preview(design):
+    preview = find_one(design.layout(), id="design-preview")
+    assert preview.config["toImageButtonOptions"]["filename"] == "grid_preview"
+    assert preview.config["responsive"] is True and preview.config["displaylogo"] is False

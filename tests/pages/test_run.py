@@ -1,11 +1,15 @@
+import re
+
 import dash
 import pytest
+from flask import g
 from sqlalchemy import select
 
 from components.run_live import CONTROLS, controls_disabled, format_duration, progress_numbers
+from core.auth.roles import Actor, Role
 from core.storage.db import session_scope
 from core.storage.models import Run
-from tests.components.tree import find_one, text
+from tests.components.tree import find, find_one, text
 
 
 @pytest.fixture
@@ -84,9 +88,33 @@ def test_pause_acts_at_once_and_resume_of_an_active_run_is_refused(run_page, sma
 def test_pure_helpers():
     assert [format_duration(s) for s in (None, 4.6, 200, 7500)] == [
         "–", "5 s", "3 min 20 s", "2 h 05 min"]
-    assert controls_disabled("completed") == [True] * 4
-    assert controls_disabled("paused") == [True, False, False, False]
+    assert controls_disabled("completed", allowed=True) == [True] * 4
+    assert controls_disabled("paused", allowed=True) == [True, False, False, False]
+    assert controls_disabled("paused", allowed=False) == [True] * 4
     percent, label, timing = progress_numbers({"total": 4, "finished": 1, "current_order": 1,
                                                "elapsed_s": 30.0, "eta_s": 90.0})
     assert (percent, label) == (25.0, "1 / 4 spots")
     assert timing == "elapsed 30 s · about 1 min 30 s left · measuring visit 2"
+
+
+def test_a_viewer_sees_the_controls_disabled_with_a_note(run_page, small_run):
+    from components.run_live import CONTROL_REFUSED_NOTE
+
+    assert find(run_page.run_view(small_run.run_id), id="run-controls-note") == []
+    g.meniscus_actor = Actor("vera", Role.VIEWER, user_id=None, ip="127.0.0.1")
+    view = run_page.run_view(small_run.run_id)
+    assert find_one(view, id="run-controls-note").children == CONTROL_REFUSED_NOTE
+    assert all(find_one(view, id=key).disabled for key in CONTROLS)
+    polled = _poll(run_page, small_run.run_id)  # the run is active: operators may pause
+    assert [polled[key] for key in CONTROLS] == [True] * 4
+
+
+def test_the_figures_download_under_the_runs_name(run_page, small_run):
+    from components.graph_config import PNG_SCALE
+
+    status = find_one(run_page.run_view(small_run.run_id), id="run-status")
+    assert status.config["toImageButtonOptions"] == {
+        "format": "png", "scale": PNG_SCALE, "filename": f"run_{small_run.run_id}_status"}
+    latest = _poll(run_page, small_run.run_id)["latest"]
+    options = find_one(latest, id="run-latest-graph").config["toImageButtonOptions"]
+    assert re.fullmatch(r"spot_\d+_latest_curve", options["filename"])
