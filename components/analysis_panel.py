@@ -1,17 +1,21 @@
 """Key numbers of a spot and, per analysis kind, the parameters and results it ran with;
-for kinds with adjustable options, a form to re-run them and the list of stored versions."""
+for kinds with adjustable options, a form to re-run them and the list of stored versions.
+
+Companion kinds (the arrays of a computation stored as two kinds: ``irm_maps``,
+``ce_irm_maps``, ``sem_outlines``; :data:`core.analysis.parameters.COMPANION_KINDS`) get no
+item: the page draws them, and their scalar kind's item lists the options both ran with."""
 
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from core.analysis.parameters import ParameterSpec
+from core.analysis.parameters import ParameterSpec, is_companion_kind
 from core.results.metrics import METRICS
 from core.results.spot_detail import AnalysisInfo, AnalysisVersion
 
-#: results keys not worth a row in the results table (arrays, nested structures)
-_SKIPPED = ("cycles", "bounds", "intensity", "t_nuc_map", "maps")
+#: results keys not worth a row in the results table (per-cycle lists of the CV kinds)
+_SKIPPED = ("cycles", "bounds")
 
 #: pattern-matching id types of the re-run form's pieces (``{"type": ..., "kind": kind}``;
 #: each option input also carries ``"name"``)
@@ -45,11 +49,13 @@ def create_key_numbers(values: dict[str, float | None]) -> dbc.Row:
 
 def create_analysis_panel(analyses: dict[str, AnalysisInfo],
                           extras: dict[str, list] | None = None) -> dbc.Accordion:
-    """One accordion item per analysis kind: version, software, parameters, results, and
-    ``extras[kind]`` (e.g. its re-run form) at the end of the item."""
+    """One accordion item per analysis kind but companion kinds: version, software,
+    parameters, results, and ``extras[kind]`` (e.g. its re-run form) at the end of the item."""
     extras = extras or {}
     items = []
     for kind, info in sorted(analyses.items()):
+        if is_companion_kind(kind):
+            continue
         error = info.results.get("error")
         body = [
             html.Div(f"version {info.version} · software {info.software_version} · "

@@ -5,10 +5,14 @@
 Plans a 5 × N grid (four current densities from 0.22 to 2.92 mA/cm², N = 3 repeats each, and a
 row of 3-cycle CVs), runs it with the acquisition engine on ``SimInstrument(speed=inf)`` in
 this process (no worker, no broker; this is a command-line tool, the web app never drives an
-instrument), analyses every spot (:mod:`core.results.spot_analysis`), adds simulated ex-situ
-SEM particle statistics for the galvanostatic spots (what the lab gets after imaging the
-footprints), and excludes one spot in review, so every review page has something to show.
-One landing site has no contact on purpose. Prints the run id.
+instrument), filming every spot, and analyses every spot as the analysis workers do
+(:func:`workers.analysis_task.analyse_spot`: E–t or CV, IRM of the plating spots, CE(IRM) maps
+of the CV spots). Then it imports a simulated ex-situ SEM image of each measured
+galvanostatic footprint, as a TIFF with its pixel size, through the SEM import
+(:func:`core.results.sem_import.import_sem_file`) and runs the ``sem`` analysis on it (particle
+outlines and size histogram on the Spot page), and excludes one spot in review, so every page
+has something to show. One landing site has no contact on purpose. Everything is seeded
+(twin, SEM images), so two seeds give the same numbers. Prints the run id.
 
 The database defaults to the one the app uses (``DATABASE_URL`` or ``DIR/meniscus.db``).
 """
@@ -18,23 +22,22 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from core.analysis.sem import analyse_sem  # noqa: E402
 from core.grid import grid_from_mapping, grid_hash, grid_to_mapping, plan_spots  # noqa: E402
-from core.results.metrics import SEM  # noqa: E402
-from core.results.movie_analysis import analyse_spot_movie  # noqa: E402
-from core.results.record import record_analysis, set_excluded  # noqa: E402
+from core.io.image_writers import write_sem_tiff  # noqa: E402
+from core.results.record import set_excluded  # noqa: E402
+from core.results.sem_import import import_sem_file  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from core.simulate.sem import simulate_sem  # noqa: E402
 from core.storage.db import session_scope, upgrade_database  # noqa: E402
 from core.storage.ledger import Ledger  # noqa: E402
 from core.storage.models import Run, Spot  # noqa: E402
-from core.units import disc_area_cm2  # noqa: E402
 from workers.analysis_task import analyse_spot  # noqa: E402
 from workers.engine import AcquisitionEngine  # noqa: E402
 from workers.instruments.sim import SimFaults, SimInstrument, site_key  # noqa: E402
@@ -67,7 +70,10 @@ def demo_grid(repeats: int = 3) -> dict:
 NO_CONTACT_AT = (1, 1)
 #: (row, col) of the spot a reviewer excluded
 EXCLUDED_AT = (2, 0)
+#: pixels of each simulated SEM image (about 9 nm/px over the 6 µm footprint and its margin)
 SEM_SHAPE = (1024, 1024)
+#: largest SEM file the demo imports, bytes (a 1024² 16-bit TIFF is about 2 MB)
+SEM_MAX_BYTES = 16 * 2**20
 
 
 def seed_demo(data_dir: Path, database_url: str | None = None, *, repeats: int = 3,
@@ -99,7 +105,7 @@ def seed_demo(data_dir: Path, database_url: str | None = None, *, repeats: int =
                                on_spot_committed=lambda spot_id: _analyse(url, data_dir, spot_id))
     engine.run(run_id)
     if sem:
-        _add_sem(url, run_id, grid.footprint_um)
+        _import_sem(url, data_dir, run_id, grid.footprint_um)
     excluded = by_place[EXCLUDED_AT]
     set_excluded(url, _spot_id(url, run_id, excluded.order), reason="off-centre landing",
                  reviewer="demo")
@@ -107,9 +113,8 @@ def seed_demo(data_dir: Path, database_url: str | None = None, *, repeats: int =
 
 
 def _analyse(url: str, data_dir: Path, spot_id: int) -> None:
-    """What the analysis workers do after a spot is committed, then the movie pipeline."""
+    """What the analysis workers do after a spot is committed (movie analyses included)."""
     analyse_spot(url, data_dir, spot_id)
-    analyse_spot_movie(url, data_dir, spot_id)
 
 
 def _spot_row(spot) -> dict:
@@ -126,26 +131,27 @@ def _spot_id(url: str, run_id: int, order: int) -> int:
         return session.query(Spot.id).filter_by(run_id=run_id, order=order).scalar()
 
 
-def _add_sem(url: str, run_id: int, footprint_um: float) -> None:
-    """Simulated ex-situ SEM of each measured galvanostatic footprint, analysed and stored."""
+def _import_sem(url: str, data_dir: Path, run_id: int, footprint_um: float) -> None:
+    """Import a simulated ex-situ SEM image of each measured galvanostatic footprint (a TIFF
+    named by its grid place, seeded by it) and run the ``sem`` analysis on it."""
     with session_scope(url) as session:
-        measured = session.query(Spot.id, Spot.current_density_mA_cm2, Spot.duration_s).filter(
+        measured = session.query(Spot.id, Spot.row, Spot.col, Spot.current_density_mA_cm2,
+                                 Spot.duration_s).filter(
             Spot.run_id == run_id, Spot.state == "done",
-            Spot.current_density_mA_cm2.is_not(None)).all()
-    for spot_id, density, duration in measured:
-        image = simulate_sem(current_density_mA_cm2=density, duration_s=duration,
-                             footprint_diameter_um=footprint_um, shape=SEM_SHAPE, seed=spot_id)
-        passed_C = density * 1e-3 * disc_area_cm2(footprint_um) * duration
-        result = analyse_sem(image.image, pixel_size_nm=image.pixel_size_nm,
-                             expected_footprint_diameter_um=footprint_um,
-                             passed_charge_C=passed_C)
-        record_analysis(
-            url, spot_id, SEM,
-            parameters={"source": "simulated ex-situ SEM image (demo)",
-                        "pixel_size_nm": image.pixel_size_nm, **result.parameters},
-            results={**result.whole.to_dict(), "faradaic_efficiency": result.faradaic_efficiency,
-                     "li_deposited_fmol": result.li_deposited_fmol},
-        )
+            Spot.current_density_mA_cm2.is_not(None)).order_by(Spot.order).all()
+    with tempfile.TemporaryDirectory(prefix="meniscus-demo-sem-") as folder:
+        for spot_id, row, col, density, duration in measured:
+            image = simulate_sem(current_density_mA_cm2=density, duration_s=duration,
+                                 footprint_diameter_um=footprint_um, shape=SEM_SHAPE,
+                                 seed=1000 * row + col)
+            name = f"r{row}c{col}.tif"
+            path = write_sem_tiff(Path(folder) / name, image.image,
+                                  pixel_size_nm=image.pixel_size_nm)
+            imported = import_sem_file(url, data_dir, run_id=run_id, spot_id=spot_id,
+                                       name=name, data=path.read_bytes(),
+                                       max_bytes=SEM_MAX_BYTES, uploaded_by="demo")
+            analyse_spot(url, data_dir, spot_id, {"sem_image_id": imported.image_id},
+                         kind="sem")
 
 
 def main(argv: list[str] | None = None) -> int:

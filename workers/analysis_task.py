@@ -3,11 +3,16 @@
 Each *kind* of analysis is a :class:`SpotAnalysis` in :data:`ANALYSES`: which spots it applies
 to, the function that turns the spot's file into JSON-able results, and its default keyword
 options. ``galvanostatic``, ``cv``, the IRM movie pipeline of filmed galvanostatic spots
-(``irm``, ``irm_maps``) and CE(IRM) of filmed CV spots (``ce_irm``, ``ce_irm_maps``) are
-registered here; other kinds register themselves with :func:`register_analysis`. Options
-people may change are checked against their limits in :mod:`core.analysis.parameters`.
-The SEM analysis of an imported image (``sem`` with ``sem_outlines``, one group) runs only
-when asked for by kind, with the image in its options (:mod:`core.results.sem_analysis`).
+(``irm``) and CE(IRM) of filmed CV spots (``ce_irm``) are registered here; other kinds
+register themselves with :func:`register_analysis`. Options people may change are checked
+against their limits in :mod:`core.analysis.parameters`. The SEM analysis of an imported image
+(``sem``) runs only when asked for by kind, with the image in its options
+(:mod:`core.results.sem_analysis`).
+
+A kind with companion kinds (:data:`core.analysis.parameters.COMPANION_KINDS`: ``irm_maps``,
+``ce_irm_maps``, ``sem_outlines``) is one computation stored as several kinds, the arrays apart
+from the scalars: asking for any of them runs the computation once and stores each of its
+kinds that is not up to date, all with the same options.
 
 Versioning: every stored :class:`~core.storage.models.Analysis` row records the full options it
 ran with (defaults filled in) and the software version. Running a kind again with the same
@@ -18,7 +23,6 @@ and keeps the earlier versions. Two workers racing on one spot cannot both add a
 
 from __future__ import annotations
 
-import inspect
 import json
 import logging
 import math
@@ -32,7 +36,12 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 import core
-from core.analysis.parameters import COMPANION_KINDS, default_parameters, parameter_errors
+from core.analysis.parameters import (
+    default_parameters,
+    parameter_errors,
+    scalar_kind,
+    stored_together,
+)
 from core.errors import AnalysisError, MeniscusError
 from core.storage.db import session_scope
 from core.storage.models import Analysis, Measurement, Spot
@@ -76,11 +85,13 @@ class SpotAnalysis:
     Attributes
     ----------
     kind : str
-        Name stored in ``Analysis.kind`` (at most 32 characters).
+        Name stored in ``Analysis.kind`` (at most 32 characters); with its companion kinds
+        (:func:`core.analysis.parameters.stored_together`) when it has any.
     applies : callable(SpotInfo) -> bool
         Whether this kind runs on a spot (e.g. on galvanostatic spots only).
     run : callable(SpotRecord, SpotInfo, dict) -> dict
-        The analysis: file contents, spot, full options → JSON-able results.
+        The analysis: file contents, spot, full options → JSON-able results; for a kind with
+        companion kinds, ``{stored kind: results}`` for each of :attr:`stored_kinds`.
     defaults : dict or callable() -> dict
         Default keyword options (a callable is asked on first use, so heavy analysis modules
         load only in the workers that run them); given options are checked against these.
@@ -89,9 +100,6 @@ class SpotAnalysis:
     explicit_only : bool
         Runs only when asked for by ``kind`` (e.g. after an SEM import, with the image to
         analyse in its options), never among a spot's default analyses.
-    group : str
-        Kinds of one group come from one computation: asking for one runs every kind of the
-        group that applies, all with the options given.
     """
 
     kind: str
@@ -100,35 +108,30 @@ class SpotAnalysis:
     defaults: dict | Callable[[], dict] = field(default_factory=dict)
     needs_frames: bool = False
     explicit_only: bool = False
-    group: str = ""
+
+    @property
+    def stored_kinds(self) -> tuple[str, ...]:
+        """The kinds this computation stores: its own, then its companion kinds."""
+        return stored_together(self.kind)
 
     def default_options(self) -> dict:
         """The default keyword options."""
         return dict(self.defaults() if callable(self.defaults) else self.defaults)
 
 
+#: scalar kind → its analysis (a companion kind is found through its scalar kind)
 ANALYSES: dict[str, SpotAnalysis] = {}
-#: kind → the kind whose option limits (core.analysis.parameters) it shares
-_PARAMETER_KIND = {companion: kind for kind, companions in COMPANION_KINDS.items()
-                   for companion in companions}
 
 
 def register_analysis(analysis: SpotAnalysis) -> None:
-    """Add (or replace) a kind of spot analysis."""
-    if not 0 < len(analysis.kind) <= 32:
-        raise ValueError(f"analysis kind {analysis.kind!r} must have 1 to 32 characters")
+    """Add (or replace) a kind of spot analysis (a scalar kind, not a companion kind)."""
+    for kind in analysis.stored_kinds:
+        if not 0 < len(kind) <= 32:
+            raise ValueError(f"analysis kind {kind!r} must have 1 to 32 characters")
+    if scalar_kind(analysis.kind) != analysis.kind:
+        raise ValueError(f"{analysis.kind!r} is a companion kind: register "
+                         f"{scalar_kind(analysis.kind)!r}, which stores it")
     ANALYSES[analysis.kind] = analysis
-
-
-def keyword_defaults(function: Callable, *, exclude: tuple[str, ...] = ()) -> dict:
-    """The keyword-only options of ``function`` that have defaults, as a dict."""
-    return {
-        name: parameter.default
-        for name, parameter in inspect.signature(function).parameters.items()
-        if parameter.kind is inspect.Parameter.KEYWORD_ONLY
-        and parameter.default is not inspect.Parameter.empty
-        and name not in exclude
-    }
 
 
 def _galvanostatic(record: SpotRecord, spot: SpotInfo, options: dict) -> dict:
@@ -149,95 +152,55 @@ def _cv(record: SpotRecord, spot: SpotInfo, options: dict) -> dict:
     return {**result.to_dict(), "bounds": [list(bounds) for bounds in result.bounds]}
 
 
-
-_movie_memo: dict = {}
-
-
-def _movie_analyses(record: SpotRecord, spot: SpotInfo) -> dict:
-    """The IRM pipeline's ``irm`` and ``irm_maps`` results, computed once per read record.
+def _irm(record: SpotRecord, spot: SpotInfo, options: dict) -> dict[str, dict]:
+    """``irm`` and ``irm_maps`` (:func:`core.results.movie_analysis.analyse_movie`).
 
     t_nuc(echem) bounds the optical search; it is taken from the same record's E–t curve with
     the default galvanostatic options. The expected footprint diameter follows from the
     spot's current and current density (area = I / j).
     """
+    from core.analysis.galvanostatic import analyse_galvanostatic
+    from core.results.movie_analysis import analyse_movie
+
     if record.movie is None or len(record.movie.times_s) < 2:
-        missing = {"error": "no IRM movie was recorded for this spot"}
-        return {"irm": ({}, missing), "irm_maps": ({}, missing)}
-    key = id(record)
-    if key not in _movie_memo:
-        from core.analysis.galvanostatic import analyse_galvanostatic
-        from core.results.movie_analysis import analyse_movie
-
-        echem = analyse_galvanostatic(record.trace.time_s, record.trace.potential_V,
-                                      current_density_mA_cm2=spot.current_density_mA_cm2)
-        area_cm2 = abs(spot.current_A) / (spot.current_density_mA_cm2 * 1e-3)
-        _movie_memo.clear()
-        _movie_memo[key] = analyse_movie(
-            record.movie, t_nuc_echem_s=echem.t_nuc_s,
-            footprint_diameter_um=2e4 * math.sqrt(area_cm2 / math.pi))
-    return _movie_memo[key]
+        raise AnalysisError("no IRM movie was recorded for this spot")
+    echem = analyse_galvanostatic(record.trace.time_s, record.trace.potential_V,
+                                  current_density_mA_cm2=spot.current_density_mA_cm2)
+    stored = analyse_movie(record.movie, t_nuc_echem_s=echem.t_nuc_s,
+                           footprint_diameter_um=_footprint_diameter_um(spot))
+    return {kind: results for kind, (_parameters, results) in stored.items()}
 
 
-def _irm(record: SpotRecord, spot: SpotInfo, options: dict) -> dict:
-    return _movie_analyses(record, spot)["irm"][1]
+def _ce_irm(record: SpotRecord, spot: SpotInfo, options: dict) -> dict[str, dict]:
+    """``ce_irm`` and ``ce_irm_maps`` of a filmed CV
+    (:func:`core.results.movie_analysis.analyse_cv_movie`)."""
+    from core.results.movie_analysis import analyse_cv_movie
+
+    stored = analyse_cv_movie(record.movie, record.trace,
+                              footprint_diameter_um=_footprint_diameter_um(spot), **options)
+    return {kind: results for kind, (_parameters, results) in stored.items()}
 
 
-def _irm_maps(record: SpotRecord, spot: SpotInfo, options: dict) -> dict:
-    return _movie_analyses(record, spot)["irm_maps"][1]
-
-
-_cv_movie_memo: dict = {}
-
-
-def _cv_movie_analyses(record: SpotRecord, spot: SpotInfo, options: dict) -> dict:
-    """``ce_irm`` and ``ce_irm_maps`` of a filmed CV, computed once per read record and
-    options (the two kinds share one computation)."""
-    key = (id(record), json.dumps(options, sort_keys=True))
-    if key not in _cv_movie_memo:
-        from core.results.movie_analysis import analyse_cv_movie
-
-        diameter_um = None
-        if spot.current_A and spot.current_density_mA_cm2:
-            area_cm2 = abs(spot.current_A) / (spot.current_density_mA_cm2 * 1e-3)
-            diameter_um = 2e4 * math.sqrt(area_cm2 / math.pi)
-        _cv_movie_memo.clear()
-        _cv_movie_memo[key] = analyse_cv_movie(record.movie, record.trace,
-                                               footprint_diameter_um=diameter_um, **options)
-    return _cv_movie_memo[key]
-
-
-def _ce_irm(record: SpotRecord, spot: SpotInfo, options: dict) -> dict:
-    return _cv_movie_analyses(record, spot, options)["ce_irm"][1]
-
-
-def _ce_irm_maps(record: SpotRecord, spot: SpotInfo, options: dict) -> dict:
-    return _cv_movie_analyses(record, spot, options)["ce_irm_maps"][1]
+def _footprint_diameter_um(spot: SpotInfo) -> float | None:
+    """Diameter of the disc of area I / j, µm (None when the spot has no current or j)."""
+    if not (spot.current_A and spot.current_density_mA_cm2):
+        return None
+    area_cm2 = abs(spot.current_A) / (abs(spot.current_density_mA_cm2) * 1e-3)
+    return 2e4 * math.sqrt(area_cm2 / math.pi)
 
 
 def _filmed_cv(spot: SpotInfo) -> bool:
     return spot.technique_name == "cv" and spot.n_frames >= 2
 
 
-_sem_memo: dict = {}
+def _sem(record: SpotRecord, spot: SpotInfo, options: dict) -> dict[str, dict]:
+    """``sem`` and ``sem_outlines`` of the imported image named in the options
+    (:func:`core.results.sem_analysis.analyse_sem_image`); the spot's file is not read."""
+    from core.results.sem_analysis import SemSpot, analyse_sem_image
 
-
-def _sem_kind(kind: str) -> Callable[[SpotRecord, SpotInfo, dict], dict]:
-    """The run function of one SEM kind: both kinds come from one analysis of the image
-    named in the options (:mod:`core.results.sem_analysis`), computed once."""
-
-    def run(record: SpotRecord, spot: SpotInfo, options: dict) -> dict:
-        from core.results.sem_analysis import SemSpot, analyse_sem_image
-
-        key = (spot.database_url, str(spot.data_dir), spot.spot_id,
-               json.dumps(options, sort_keys=True))
-        if key not in _sem_memo:
-            _sem_memo.clear()
-            _sem_memo[key] = analyse_sem_image(
-                spot.database_url, spot.data_dir, spot.spot_id, options,
-                SemSpot(spot.current_A, spot.current_density_mA_cm2, spot.duration_s))
-        return _sem_memo[key][kind]
-
-    return run
+    return analyse_sem_image(spot.database_url, spot.data_dir, spot.spot_id, options,
+                             SemSpot(spot.current_A, spot.current_density_mA_cm2,
+                                     spot.duration_s))
 
 
 def _sem_defaults() -> dict:
@@ -262,16 +225,13 @@ def _register_builtin_analyses() -> None:
         kind="cv", applies=lambda spot: spot.technique_name == "cv", run=_cv,
         defaults=partial(default_parameters, "cv"),
     ))
-    for kind, run in (("irm", _irm), ("irm_maps", _irm_maps)):
-        register_analysis(SpotAnalysis(kind=kind, applies=_filmed_galvanostatic, run=run,
-                                       needs_frames=True))
-    for kind in ("sem", "sem_outlines"):
-        register_analysis(SpotAnalysis(kind=kind, applies=lambda spot: True, run=_sem_kind(kind),
-                                       defaults=_sem_defaults, explicit_only=True, group="sem"))
-    for kind, run in (("ce_irm", _ce_irm), ("ce_irm_maps", _ce_irm_maps)):
-        register_analysis(SpotAnalysis(kind=kind, applies=_filmed_cv, run=run,
-                                       defaults=partial(default_parameters, "ce_irm"),
-                                       needs_frames=True))
+    register_analysis(SpotAnalysis(kind="irm", applies=_filmed_galvanostatic, run=_irm,
+                                   needs_frames=True))
+    register_analysis(SpotAnalysis(kind="sem", applies=lambda spot: True, run=_sem,
+                                   defaults=_sem_defaults, explicit_only=True))
+    register_analysis(SpotAnalysis(kind="ce_irm", applies=_filmed_cv, run=_ce_irm,
+                                   defaults=partial(default_parameters, "ce_irm"),
+                                   needs_frames=True))
 
 
 _register_builtin_analyses()
@@ -302,43 +262,64 @@ def analyse_spot(
     data_dir : root the measurement's relative path is resolved against.
     spot_id : the spot (its measurement must be committed).
     parameters : options for ``kind`` (defaults filled in); None for the defaults.
-    kind : the analysis to run; default every registered kind that applies to the spot, with
-        ``parameters`` going to the spot technique's own kind.
+    kind : the analysis to run (a companion kind runs its scalar kind's computation, storing
+        both); default every registered kind that applies to the spot and is not
+        ``explicit_only``, with ``parameters`` going to the spot technique's own kind.
 
     Returns
     -------
-    list of Outcome, one per kind run.
+    list of Outcome, one per stored kind, in registration order (companions after theirs).
     """
     spot, path, sha256 = _committed_spot(url, data_dir, spot_id)
-    kinds = _kinds_for(spot, kind)
+    analyses = _analyses_for(spot, kind)
     if parameters is not None and kind is None:
         kind = spot.technique_name
-        if kind not in kinds:
+        if kind not in analyses:
             raise SpotAnalysisError(
                 f"spot {spot_id}: parameters given but no {kind!r} analysis applies to it"
             )
+    asked = None if kind is None else scalar_kind(kind)
     outcomes, to_run = [], []
-    for analysis in kinds.values():
-        given = analysis.kind == kind or (kind in ANALYSES and _grouped(analysis, ANALYSES[kind]))
-        options = _full_options(analysis, parameters if given else None)
-        latest = _latest(url, spot_id, analysis.kind)
-        if _same(latest, options):
-            outcomes.append(Outcome(analysis.kind, latest.version, created=False))
-        else:
-            to_run.append((analysis, options))
+    for analysis in analyses.values():
+        options = _full_options(analysis, parameters if analysis.kind == asked else None)
+        stale = []
+        for stored_kind in analysis.stored_kinds:
+            latest = _latest(url, spot_id, stored_kind)
+            if _same(latest, options):
+                outcomes.append(Outcome(stored_kind, latest.version, created=False))
+            else:
+                stale.append(stored_kind)
+        if stale:
+            to_run.append((analysis, options, stale))
     if to_run:
-        load_frames = any(analysis.needs_frames for analysis, _ in to_run)
+        load_frames = any(analysis.needs_frames for analysis, _, _ in to_run)
         record = _read_checked(path, sha256, spot_id, load_frames)
-    for analysis, options in to_run:
-        try:
-            results = analysis.run(record, spot, dict(options))
-        except AnalysisError as error:
-            # deterministic: the same data and options fail the same way, so store the reason
-            log.warning("spot %s: %s analysis failed: %s", spot_id, analysis.kind, error)
-            results = {"error": str(error)}
-        outcomes.append(_store(url, spot_id, analysis.kind, options, json_safe(results)))
-    order = list(kinds)
+    for analysis, options, stale in to_run:
+        results = _run(analysis, record, spot, options)
+        for stored_kind in stale:
+            outcomes.append(_store(url, spot_id, stored_kind, options,
+                                   json_safe(results[stored_kind])))
+    order = [stored_kind for analysis in analyses.values() for stored_kind in
+             analysis.stored_kinds]
     return sorted(outcomes, key=lambda outcome: order.index(outcome.kind))
+
+
+def _run(analysis: SpotAnalysis, record: SpotRecord, spot: SpotInfo,
+         options: dict) -> dict[str, dict]:
+    """Stored kind → results of one computation; a failure's reason in each of them."""
+    try:
+        results = analysis.run(record, spot, dict(options))
+    except AnalysisError as error:
+        # deterministic: the same data and options fail the same way, so store the reason
+        log.warning("spot %s: %s analysis failed: %s", spot.spot_id, analysis.kind, error)
+        return {kind: {"error": str(error)} for kind in analysis.stored_kinds}
+    if len(analysis.stored_kinds) == 1:
+        return {analysis.kind: results}
+    missing = [kind for kind in analysis.stored_kinds if kind not in results]
+    if missing:
+        raise SpotAnalysisError(f"spot {spot.spot_id}: the {analysis.kind} analysis gave no "
+                                f"results for {missing} (it stores {analysis.stored_kinds})")
+    return results
 
 
 def _committed_spot(url: str, data_dir, spot_id: int) -> tuple[SpotInfo, Path, str]:
@@ -361,24 +342,23 @@ def _committed_spot(url: str, data_dir, spot_id: int) -> tuple[SpotInfo, Path, s
         return info, Path(data_dir) / measurement.path, measurement.sha256
 
 
-def _kinds_for(spot: SpotInfo, kind: str | None) -> dict[str, SpotAnalysis]:
+def _analyses_for(spot: SpotInfo, kind: str | None) -> dict[str, SpotAnalysis]:
+    """Scalar kind → analysis to run: ``kind``'s (checked to apply), or by default every
+    one that applies and is not ``explicit_only``."""
     if kind is not None:
-        if kind not in ANALYSES:
-            raise SpotAnalysisError(f"analysis kind {kind!r} is not one of {sorted(ANALYSES)}")
-        if not ANALYSES[kind].applies(spot):
+        analysis = ANALYSES.get(scalar_kind(kind))
+        if analysis is None:
+            known = sorted(stored for registered in ANALYSES.values()
+                           for stored in registered.stored_kinds)
+            raise SpotAnalysisError(f"analysis kind {kind!r} is not one of {known}")
+        if not analysis.applies(spot):
             raise SpotAnalysisError(
                 f"spot {spot.spot_id}: {kind} analysis does not apply to a "
                 f"{spot.technique_name or 'spot without technique'} measurement"
             )
-        return {name: analysis for name, analysis in ANALYSES.items()
-                if name == kind or (_grouped(analysis, ANALYSES[kind]) and analysis.applies(spot))}
+        return {analysis.kind: analysis}
     return {name: analysis for name, analysis in ANALYSES.items()
             if not analysis.explicit_only and analysis.applies(spot)}
-
-
-def _grouped(analysis: SpotAnalysis, other: SpotAnalysis) -> bool:
-    """Whether two kinds come from one computation (:attr:`SpotAnalysis.group`)."""
-    return bool(analysis.group) and analysis.group == other.group
 
 
 def _full_options(analysis: SpotAnalysis, parameters: Mapping | None) -> dict:
@@ -389,7 +369,7 @@ def _full_options(analysis: SpotAnalysis, parameters: Mapping | None) -> dict:
         raise SpotAnalysisError(
             f"{analysis.kind} analysis has no options {unknown}; it accepts {sorted(defaults)}"
         )
-    errors = parameter_errors(_PARAMETER_KIND.get(analysis.kind, analysis.kind), given)
+    errors = parameter_errors(analysis.kind, given)
     if errors:
         raise SpotAnalysisError(f"{analysis.kind} analysis options refused: "
                                 + "; ".join(errors))
@@ -482,6 +462,6 @@ def spots_awaiting_analysis(url: str, run_id: int) -> list[int]:
         for spot, n_analyses in rows:
             info = SpotInfo(spot.id, spot.run_id, spot.order, dict(spot.technique),
                             spot.current_density_mA_cm2, spot.current_A, spot.duration_s)
-            if n_analyses == 0 and _kinds_for(info, None):
+            if n_analyses == 0 and _analyses_for(info, None):
                 waiting.append(spot.id)
         return waiting

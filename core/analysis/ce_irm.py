@@ -23,6 +23,11 @@ from core.errors import AnalysisError
 
 #: frames read at a time for the noise pass (a multiple of 3: whole frame triples)
 _NOISE_CHUNK_FRAMES = 63
+#: default width of the frame average around each cycle bound, s (0: interpolate between the
+#: two frames around it)
+DEFAULT_AVERAGE_S = 0.0
+#: default significance a pixel's I_c must reach to count, in noise sd
+DEFAULT_MIN_SNR = 3.0
 
 
 @dataclass(frozen=True)
@@ -118,7 +123,8 @@ def _intensity_changes(levels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return ic, ia
 
 
-def ia_ic_ratio(intensity, times_s, cycle_bounds_s, *, average_s: float = 0.0) -> IaIc:
+def ia_ic_ratio(intensity, times_s, cycle_bounds_s, *,
+                average_s: float = DEFAULT_AVERAGE_S) -> IaIc:
     """I_c, I_a and I_a/I_c of one intensity series (e.g. the footprint mean) per cycle.
 
     Parameters
@@ -238,8 +244,8 @@ def ia_ic_maps(
     cycle_bounds_s,
     *,
     mask: np.ndarray | None = None,
-    average_s: float = 0.0,
-    min_snr: float = 3.0,
+    average_s: float = DEFAULT_AVERAGE_S,
+    min_snr: float = DEFAULT_MIN_SNR,
     noise_sd: np.ndarray | None = None,
 ) -> IaIc:
     """Per-pixel I_c, I_a and I_a/I_c maps for every cycle.
@@ -308,8 +314,8 @@ def ce_irm_maps(
     calibration: CeCalibration,
     *,
     mask: np.ndarray | None = None,
-    average_s: float = 0.0,
-    min_snr: float = 3.0,
+    average_s: float = DEFAULT_AVERAGE_S,
+    min_snr: float = DEFAULT_MIN_SNR,
     noise_sd: np.ndarray | None = None,
 ) -> np.ndarray:
     """CE(IRM) maps: the calibration applied to each pixel's I_a/I_c, per cycle.

@@ -8,6 +8,10 @@ analysis functions themselves (:func:`default_parameters` reads them from the si
 Limits are what the analyses accept (e.g. ``fit_depth_fraction`` in (0, 1)) or, where the
 analysis accepts any positive value, the range beyond which the result stops meaning anything
 for a spot record (a 10 s moving average over a 5 s plating pulse).
+
+Some computations are stored as two kinds (:data:`COMPANION_KINDS`): the scalars the heatmaps
+and tables read, and the arrays (maps, outlines) they never parse. The workers run and
+re-run both together, with the same options, whichever of the two is asked for.
 """
 
 from __future__ import annotations
@@ -121,16 +125,22 @@ PARAMETERS: dict[str, tuple[ParameterSpec, ...]] = {
     ),
 }
 
-#: kinds re-run together with a kind, with the same options (one analysis stored as two
-#: kinds so that heatmap queries never parse the arrays)
-COMPANION_KINDS: dict[str, tuple[str, ...]] = {"ce_irm": ("ce_irm_maps",)}
+#: kind of scalar results → the kinds holding the arrays of the same computation (IRM
+#: t_nuc map and intensity curves, CE(IRM) maps, SEM particle outlines). They are computed
+#: together, stored with the same options and share the scalar kind's option limits; apart
+#: so that heatmap queries never make the database parse the arrays.
+COMPANION_KINDS: dict[str, tuple[str, ...]] = {
+    "irm": ("irm_maps",),
+    "ce_irm": ("ce_irm_maps",),
+    "sem": ("sem_outlines",),
+}
 
 #: kind → (module, function, keyword options that are data, not options)
 _FUNCTIONS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "galvanostatic": ("core.analysis.galvanostatic", "analyse_galvanostatic",
                       ("current_density_mA_cm2",)),
     "cv": ("core.analysis.cv", "analyse_cv", ()),
-    "ce_irm": ("core.results.movie_analysis", "analyse_cv_movie", ("footprint_diameter_um",)),
+    "ce_irm": ("core.analysis.ce_irm", "ia_ic_maps", ("mask", "noise_sd")),
 }
 
 
@@ -139,8 +149,31 @@ def editable_kinds() -> tuple[str, ...]:
     return tuple(PARAMETERS)
 
 
+def scalar_kind(kind: str) -> str:
+    """The kind of scalar results computed with ``kind`` (``kind`` itself unless it is a
+    companion kind: ``ce_irm_maps`` → ``ce_irm``)."""
+    for scalars, companions in COMPANION_KINDS.items():
+        if kind in companions:
+            return scalars
+    return kind
+
+
+def stored_together(kind: str) -> tuple[str, ...]:
+    """Every kind ``kind``'s computation stores, the scalar kind first (``("cv",)`` for a
+    kind stored alone; ``("ce_irm", "ce_irm_maps")`` for either of those two)."""
+    scalars = scalar_kind(kind)
+    return (scalars, *COMPANION_KINDS.get(scalars, ()))
+
+
+def is_companion_kind(kind: str) -> bool:
+    """Whether ``kind`` holds the arrays of another kind's computation (no scalars)."""
+    return scalar_kind(kind) != kind
+
+
 def default_parameters(kind: str) -> dict:
-    """The keyword defaults of ``kind``'s analysis function (imported on first use)."""
+    """The keyword defaults of ``kind``'s analysis function (imported on first use); those
+    of its scalar kind for a companion kind."""
+    kind = scalar_kind(kind)
     if kind not in _FUNCTIONS:
         return {}
     module, name, exclude = _FUNCTIONS[kind]
@@ -157,9 +190,10 @@ def parameter_errors(kind: str, values: dict) -> list[str]:
     """Every problem with ``values`` for ``kind`` (empty when all are acceptable).
 
     Options ``kind`` has no spec for are not judged here (the workers refuse unknown
-    options against the function's own keywords).
+    options against the function's own keywords). A companion kind is judged by its scalar
+    kind's specs.
     """
-    specs = {spec.name: spec for spec in PARAMETERS.get(kind, ())}
+    specs = {spec.name: spec for spec in PARAMETERS.get(scalar_kind(kind), ())}
     errors = []
     for name, value in values.items():
         spec = specs.get(name)

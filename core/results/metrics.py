@@ -1,11 +1,12 @@
 """What the review pages can show per spot: the metrics, where each is stored, and its unit.
 
 Analyses are stored as :class:`~core.storage.models.Analysis` rows, one kind per analysis
-(``galvanostatic``, ``irm`` with ``irm_maps``, ``sem``, ``cv``) plus ``review`` for people's
-decisions (exclusion). A metric is one value in the ``results`` JSON of the latest version of
-one kind. The analysis workers (``workers.analysis_task``: galvanostatic, cv),
-:mod:`core.results.movie_analysis` (irm) and the SEM import write those values; this table is
-the contract between them and the review pages.
+(``galvanostatic``, ``irm`` with ``irm_maps``, ``sem`` with ``sem_outlines``, ``cv``, ``ce_irm``
+with ``ce_irm_maps``) plus ``review`` for people's decisions (exclusion). A metric is one value
+in the ``results`` JSON of the latest version of one scalar kind (never of the array kinds).
+The analysis workers (``workers.analysis_task``, with :mod:`core.results.movie_analysis` for
+irm and ce_irm and :mod:`core.results.sem_analysis` for sem) write those values; this table
+is the contract between them and the review pages.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ IRM = "irm"
 IRM_MAPS = "irm_maps"
 SEM = "sem"
 CV = "cv"
+#: CE(IRM) of a filmed CV (per-cycle scalars) and its per-cycle maps, kept apart likewise
+CE_IRM = "ce_irm"
+CE_IRM_MAPS = "ce_irm_maps"
 REVIEW = "review"
 
 #: the pseudo-metric that maps the ledger state of each spot (plus exclusion by review)
@@ -83,6 +87,10 @@ _METRICS = (
     Metric("mean_diameter_nm", "mean diameter", "nm", SEM, ("mean_diameter_nm",), 1),
     Metric("ce", "CE (last cycle)", "", CV, ("cycles", -1, "ce"), 3,
            missing="no complete cycle"),
+    # the last cycle the movie holds whole (core.results.movie_analysis.analyse_cv_movie)
+    Metric("ce_irm_median", "CE(IRM) median (last cycle)", "", CE_IRM,
+           ("cycles", -1, "ce_irm_median"), 3,
+           missing="no CE(IRM): every footprint block masked, or the movie not analysable"),
 )
 
 #: metric key → :class:`Metric`, in display order

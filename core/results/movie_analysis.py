@@ -41,12 +41,18 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy import select
 
-from core.analysis.ce_irm import calibrate_ce, ia_ic_maps, ia_ic_ratio
+from core.analysis.ce_irm import (
+    DEFAULT_AVERAGE_S,
+    DEFAULT_MIN_SNR,
+    calibrate_ce,
+    ia_ic_maps,
+    ia_ic_ratio,
+)
 from core.analysis.cv import analyse_cv, signed_charges_C
 from core.analysis.irm import process_movie
 from core.analysis.irm_movie import analyse_irm_movie
 from core.errors import AnalysisError
-from core.results.metrics import GALVANOSTATIC, IRM, IRM_MAPS
+from core.results.metrics import CE_IRM, CE_IRM_MAPS, GALVANOSTATIC, IRM, IRM_MAPS
 from core.results.record import UnknownSpot, record_analysis
 from core.storage.db import session_scope
 from core.storage.models import Analysis, Measurement, Spot
@@ -55,8 +61,6 @@ from core.traces import Trace
 
 #: side of the t_nuc(IRM) map's blocks, nm (the article's 14 px at 40 nm/px)
 T_NUC_MAP_BLOCK_NM = 560.0
-#: analysis kinds of a filmed CV spot: scalars, and the per-cycle maps
-CE_IRM, CE_IRM_MAPS = "ce_irm", "ce_irm_maps"
 #: most cells a side of a stored CE(IRM) map (the crop is block-averaged down to this)
 CE_MAP_MAX_SIDE = 48
 #: quantisation step of stored CE(IRM) values (dimensionless)
@@ -194,8 +198,8 @@ def analyse_cv_movie(
     trace: Trace,
     *,
     footprint_diameter_um: float | None = None,
-    average_s: float = 0.0,
-    min_snr: float = 3.0,
+    average_s: float = DEFAULT_AVERAGE_S,
+    min_snr: float = DEFAULT_MIN_SNR,
 ) -> dict[str, tuple[dict, dict]]:
     """CE(IRM) maps per cycle of a filmed CV (see the module docstring).
 

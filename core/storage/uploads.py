@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.errors import MeniscusError
-from core.io.atomic import fsync_folder
+from core.io.atomic import write_bytes_atomically
 
 #: folder of uploads inside the data folder
 UPLOADS_FOLDER = "uploads"
@@ -181,7 +181,7 @@ def store_upload(
     relative = Path(UPLOADS_FOLDER) / category / f"{uuid.uuid4().hex}{extension}"
     target = Path(data_dir) / relative
     target.parent.mkdir(parents=True, exist_ok=True)
-    _write_new_file(target, data)
+    write_bytes_atomically(target, data)
     return StoredUpload(path=relative.as_posix(), display_name=display_name(original_name),
                         sha256=hashlib.sha256(data).hexdigest(), size_bytes=len(data))
 
@@ -189,21 +189,3 @@ def store_upload(
 def discard_upload(data_dir: str | os.PathLike, stored: StoredUpload) -> None:
     """Delete a stored upload (its registration failed); missing is fine."""
     (Path(data_dir) / stored.path).unlink(missing_ok=True)
-
-
-def _write_new_file(target: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``target``, fsync, rename (as
-    :func:`core.io.atomic.write_text_atomically` does for text); nothing is left behind on
-    failure."""
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, target)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    fsync_folder(target.parent)

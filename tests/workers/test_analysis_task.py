@@ -25,6 +25,7 @@ from workers.analysis_task import (
     SpotAnalysisError,
     analyse_spot,
     json_safe,
+    register_analysis,
     spots_awaiting_analysis,
 )
 from workers.engine import AcquisitionEngine
@@ -188,6 +189,38 @@ def test_a_registered_kind_runs_beside_the_builtin_one(measured, monkeypatch):
     assert spots_awaiting_analysis(url, run_id) == [table[1]["id"]]
 
 
+@sqlite_only
+def test_a_registered_computation_stored_as_two_kinds_runs_once_for_both(measured,
+                                                                         monkeypatch):
+    from core.analysis import parameters
+
+    url, data_dir, _run_id, table = measured
+    calls = []
+
+    def count(record, spot, options):
+        calls.append(options)
+        return {"sample_count": {"samples": len(record.trace)},
+                "sample_values": {"time_s": record.trace.time_s[:3]}}
+
+    monkeypatch.setitem(parameters.COMPANION_KINDS, "sample_count", ("sample_values",))
+    monkeypatch.setitem(ANALYSES, "sample_count", SpotAnalysis(
+        kind="sample_count", applies=lambda spot: True, run=count, defaults={"scale": 1.0}))
+    spot_id = table[0]["id"]
+    assert analyse_spot(url, data_dir, spot_id, {"scale": 2.0}, kind="sample_values") == [
+        Outcome("sample_count", 1, True), Outcome("sample_values", 1, True)]
+    assert calls == [{"scale": 2.0}]  # one computation for the two kinds
+    [values] = _rows(url, spot_id, "sample_values")
+    assert values.parameters == {"scale": 2.0} and len(values.results["time_s"]) == 3
+
+    monkeypatch.setitem(ANALYSES, "sample_count", SpotAnalysis(
+        kind="sample_count", applies=lambda spot: True, defaults={"scale": 1.0},
+        run=lambda record, spot, options: {"sample_count": {"samples": 0}}))
+    with pytest.raises(SpotAnalysisError, match=r"the sample_count analysis gave no results "
+                                                r"for \['sample_values'\]"):
+        analyse_spot(url, data_dir, spot_id, {"scale": 3.0}, kind="sample_count")
+    assert len(_rows(url, spot_id, "sample_count")) == 1  # nothing half-stored
+
+
 def test_json_safe_makes_numpy_values_plain_and_non_finite_values_null():
     value = {"a": np.float64(1.5), "b": [np.int64(2), float("inf")], "c": np.array([1.0, np.nan]),
              3: (np.bool_(True), -float("inf"))}
@@ -260,12 +293,44 @@ def test_a_filmed_cv_gets_ce_irm_maps_and_a_rerun_with_new_options_adds_versions
     assert [c["cycle"] for c in ce_irm.results["cycles"]] == [1, 2, 3]
     maps = _rows(database_url, spot_id, "ce_irm_maps")[0].results["maps"]
     assert maps["cycles"] == [1, 2, 3] and len(maps["values"]) == 3
-    for kind in ("ce_irm", "ce_irm_maps"):
-        [again] = analyse_spot(database_url, tmp_path, spot_id, {"min_snr": 5.0}, kind=kind)
-        assert (again.version, again.created) == (2, True)
+    # asking for either kind runs the one computation and stores both, with the same options
+    assert analyse_spot(database_url, tmp_path, spot_id, {"min_snr": 5.0}, kind="ce_irm") == [
+        Outcome("ce_irm", 2, True), Outcome("ce_irm_maps", 2, True)]
+    assert analyse_spot(database_url, tmp_path, spot_id, {"min_snr": 5.0},
+                        kind="ce_irm_maps") == [Outcome("ce_irm", 2, False),
+                                                Outcome("ce_irm_maps", 2, False)]
+    assert _rows(database_url, spot_id, "ce_irm_maps")[1].parameters == {
+        "average_s": 0.0, "min_snr": 5.0}
     stricter = _rows(database_url, spot_id, "ce_irm")[1].results["cycles"]
     assert all(new["masked_fraction"] >= old["masked_fraction"] for new, old in
                zip(stricter, ce_irm.results["cycles"], strict=True))
-    with pytest.raises(SpotAnalysisError, match=r"ce_irm_maps analysis options refused: "
+    with pytest.raises(SpotAnalysisError, match=r"ce_irm analysis options refused: "
                                                 r"min_snr = 0 must be above 0"):
         analyse_spot(database_url, tmp_path, spot_id, {"min_snr": 0}, kind="ce_irm_maps")
+
+
+@sqlite_only
+def test_a_stale_companion_kind_alone_is_stored_again(database_url, tmp_path):
+    ledger = Ledger(database_url)
+    grid = grid_from_mapping(grid_mapping(rows=1, cols=1, duration_s=6.0, camera=True,
+                                          current_density_mA_cm2=0.78))
+    run_id = submit_direct(ledger, grid)
+    AcquisitionEngine(ledger, SimInstrument(speed=math.inf, pixel_size_nm=80.0),
+                      data_dir=tmp_path, holder="test").run(run_id)
+    spot_id = spot_table(database_url, run_id)[0]["id"]
+    analyse_spot(database_url, tmp_path, spot_id, kind="irm")
+    with session_scope(database_url) as session:  # as if irm_maps were never stored
+        session.delete(session.scalars(select(Analysis).where(
+            Analysis.spot_id == spot_id, Analysis.kind == "irm_maps")).one())
+    assert analyse_spot(database_url, tmp_path, spot_id, kind="irm") == [
+        Outcome("irm", 1, False), Outcome("irm_maps", 1, True)]
+
+
+def test_companion_kinds_cannot_be_registered_on_their_own():
+    with pytest.raises(ValueError, match="'irm_maps' is a companion kind: register 'irm'"):
+        register_analysis(SpotAnalysis(kind="irm_maps", applies=lambda spot: True,
+                                       run=lambda record, spot, options: {}))
+    with pytest.raises(ValueError, match="must have 1 to 32 characters"):
+        register_analysis(SpotAnalysis(kind="k" * 33, applies=lambda spot: True,
+                                       run=lambda record, spot, options: {}))
+    assert "irm_maps" not in ANALYSES and "k" * 33 not in ANALYSES

@@ -1,6 +1,9 @@
 """The simulated instrument: the digital twin behind the instrument protocol.
 
-Physics comes from :mod:`core.simulate` (so tests, demos and the UI see the same spots). Time
+Physics comes from :mod:`core.simulate` (so tests, demos and the UI see the same spots). With
+the camera on, galvanostatic and CV spots are filmed (:mod:`core.simulate.movie`,
+:mod:`core.simulate.movie_cv`), frame times on the electrochemistry's clock (0 at the
+landing, as the real camera's are once aligned); chronoamperometry is not filmed. Time
 is compressed by ``speed`` (simulated seconds per real second; ``math.inf`` for no waiting).
 Fault knobs in :class:`SimFaults` reproduce what goes wrong on the real instrument: no contact,
 a stage that hangs, a FIFO that stops streaming, dropped camera frames, and a worker killed at
@@ -39,6 +42,10 @@ SURFACE_GAP_UM = 8.0
 MOVE_SPEED_UM_S = 50.0
 PHASES = ("before_move", "during_approach", "during_measurement", "after_write",
           "after_commit")
+#: techniques the simulated camera films (the twin has no movie of chronoamperometry)
+FILMED_TECHNIQUES = ("galvanostatic", "cv")
+#: frames a CV movie goes on after the last sample, the meniscus still in place
+CV_FRAMES_BEFORE_RETRACT = 3
 
 
 def site_key(x_um: float, y_um: float) -> tuple[float, float]:
@@ -159,8 +166,8 @@ class SimInstrument:
             )
         self.outputs_on = False
         movie = None
-        if camera is not None and technique["technique"] == "galvanostatic":
-            movie = self._film(technique, footprint_um, seed, simulated.truth, camera)
+        if camera is not None and technique["technique"] in FILMED_TECHNIQUES:
+            movie = self._film(technique, footprint_um, seed, simulated, camera)
         return Measurement(trace=trace, movie=movie,
                            metadata={"simulated": True, "sim_seed": seed,
                                      "sim_truth": simulated.truth})
@@ -191,18 +198,30 @@ class SimInstrument:
                 footprint_diameter_um=footprint_um, physics=self.physics, seed=seed)
         raise MeasurementError(f"{self.name}: unknown technique {kind!r}")
 
-    def _film(self, technique, footprint_um, seed, truth, camera) -> Frames:
-        from core.simulate.movie import simulate_irm_movie
-
+    def _film(self, technique, footprint_um, seed, simulated, camera) -> Frames:
+        """The IRM movie of the measurement just simulated, times shifted so that the landing
+        frame is at t = 0 (the trace's clock), less any frames the faults drop."""
         side_px = math.ceil((footprint_um + 2 * self.movie_margin_um) * 1e3
-                                / self.pixel_size_nm)
-        movie = simulate_irm_movie(
-            current_density_mA_cm2=technique["current_density_mA_cm2"],
-            duration_s=technique["duration_s"], footprint_diameter_um=footprint_um,
-            pixel_size_nm=self.pixel_size_nm, shape=(side_px, side_px),
-            frame_interval_s=camera.get("interval_s", 0.23), physics=self.physics, seed=seed,
-            t_nuc_s=truth.get("spot_t_nuc_s", truth.get("t_nuc_s")),
-        )
+                            / self.pixel_size_nm)
+        common = dict(footprint_diameter_um=footprint_um, pixel_size_nm=self.pixel_size_nm,
+                      shape=(side_px, side_px), frame_interval_s=camera.get("interval_s", 0.23),
+                      seed=seed)
+        if technique["technique"] == "cv":
+            from core.simulate.movie_cv import simulate_irm_cv_movie
+
+            # the camera stops at the retract, a few frames after the CV's last sample, so
+            # the last cycle's end lies within the movie (otherwise it ends up to a frame
+            # early, and the pair-averaged movie up to 2.5 frames early: its last cycle out)
+            movie = simulate_irm_cv_movie(cv=simulated, post_frames=CV_FRAMES_BEFORE_RETRACT,
+                                          retract_after_run=False, **common)
+        else:
+            from core.simulate.movie import simulate_irm_movie
+
+            truth = simulated.truth
+            movie = simulate_irm_movie(
+                current_density_mA_cm2=technique["current_density_mA_cm2"],
+                duration_s=technique["duration_s"], physics=self.physics,
+                t_nuc_s=truth.get("spot_t_nuc_s", truth.get("t_nuc_s")), **common)
         landing_time = movie.times_s[movie.truth["landing_frame"]]
         times = movie.times_s - landing_time  # on the electrochemistry's clock
         frames = movie.frames
