@@ -157,7 +157,8 @@ def _irm(record: SpotRecord, spot: SpotInfo, options: dict) -> dict[str, dict]:
 
     t_nuc(echem) bounds the optical search; it is taken from the same record's E–t curve with
     the default galvanostatic options. The expected footprint diameter follows from the
-    spot's current and current density (area = I / j).
+    spot's current and current density (area = I / j). The record's trace is passed too, so
+    α of I = α·V_M·Q/(n·F) is fitted.
     """
     from core.analysis.galvanostatic import analyse_galvanostatic
     from core.results.movie_analysis import analyse_movie
@@ -167,7 +168,8 @@ def _irm(record: SpotRecord, spot: SpotInfo, options: dict) -> dict[str, dict]:
     echem = analyse_galvanostatic(record.trace.time_s, record.trace.potential_V,
                                   current_density_mA_cm2=spot.current_density_mA_cm2)
     stored = analyse_movie(record.movie, t_nuc_echem_s=echem.t_nuc_s,
-                           footprint_diameter_um=_footprint_diameter_um(spot))
+                           footprint_diameter_um=_footprint_diameter_um(spot),
+                           trace=record.trace)
     return {kind: results for kind, (_parameters, results) in stored.items()}
 
 

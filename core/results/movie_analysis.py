@@ -36,10 +36,8 @@ method from :mod:`core.analysis.ce_irm`), stored the same way as two kinds:
 from __future__ import annotations
 
 import inspect
-from pathlib import Path
 
 import numpy as np
-from sqlalchemy import select
 
 from core.analysis.ce_irm import (
     DEFAULT_AVERAGE_S,
@@ -52,11 +50,8 @@ from core.analysis.cv import analyse_cv, signed_charges_C
 from core.analysis.irm import process_movie
 from core.analysis.irm_movie import analyse_irm_movie
 from core.errors import AnalysisError
-from core.results.metrics import CE_IRM, CE_IRM_MAPS, GALVANOSTATIC, IRM, IRM_MAPS
-from core.results.record import UnknownSpot, record_analysis
-from core.storage.db import session_scope
-from core.storage.models import Analysis, Measurement, Spot
-from core.storage.spot_files import SpotMovie, read_spot_file
+from core.results.metrics import CE_IRM, CE_IRM_MAPS, IRM, IRM_MAPS
+from core.storage.spot_files import SpotMovie
 from core.traces import Trace
 
 #: side of the t_nuc(IRM) map's blocks, nm (the article's 14 px at 40 nm/px)
@@ -127,36 +122,6 @@ def analyse_movie(
                       "values_s": np.round(blocks, 4)},
     }
     return {IRM: (parameters, scalars), IRM_MAPS: (parameters, arrays)}
-
-
-def analyse_spot_movie(url: str, data_dir: str | Path, spot_id: int) -> dict[str, int]:
-    """Analyse the movie of a measured galvanostatic spot and store ``irm`` and ``irm_maps``.
-
-    Uses the latest stored galvanostatic t_nuc (None if not analysed yet or not nucleated).
-    Returns kind → stored version; empty for a spot without a movie or without data.
-    """
-    with session_scope(url) as session:
-        spot = session.get(Spot, spot_id)
-        if spot is None:
-            raise UnknownSpot(f"spot {spot_id} does not exist")
-        path = session.scalar(select(Measurement.path).where(Measurement.spot_id == spot_id))
-        grid = spot.run.grid or {}
-        footprint_um = grid.get("footprint_diameter_um") or grid.get("pipette_diameter_um")
-        galvanostatic = session.scalar(
-            select(Analysis.results)
-            .where(Analysis.spot_id == spot_id, Analysis.kind == GALVANOSTATIC)
-            .order_by(Analysis.version.desc()).limit(1))
-        is_galvanostatic = spot.technique.get("technique") == "galvanostatic"
-    if path is None or not is_galvanostatic:
-        return {}
-    record = read_spot_file(Path(data_dir) / path)
-    if record.movie is None or len(record.movie.times_s) < 2:
-        return {}
-    t_nuc_s = (galvanostatic or {}).get("t_nuc_s")
-    analyses = analyse_movie(record.movie, t_nuc_echem_s=t_nuc_s,
-                             footprint_diameter_um=footprint_um, trace=record.trace)
-    return {kind: record_analysis(url, spot_id, kind, parameters=parameters, results=results)
-            for kind, (parameters, results) in analyses.items()}
 
 
 def _options(function, **given) -> dict:

@@ -243,6 +243,7 @@ def test_filmed_spots_get_the_irm_analyses_once(database_url, tmp_path):
     # the optical nucleation comes before the electrochemical one (a lagging indicator)
     assert 0 < irm["t_nuc_irm_s"] < galvanostatic["t_nuc_s"]
     assert irm["footprint"]["diameter_um"] == pytest.approx(6.0, rel=0.1)
+    assert irm["alpha"]["alpha_per_um3"] > 0  # the record's trace is passed: α is fitted
     assert _rows(database_url, spot["id"], "irm_maps")[0].results["t_nuc_map"]["block_px"] == 7
     again = analyse_spot(database_url, tmp_path, spot["id"])
     assert [o.created for o in again] == [False, False, False]

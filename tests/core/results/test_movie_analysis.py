@@ -1,8 +1,7 @@
 import numpy as np
 import pytest
 
-from core.results.movie_analysis import analyse_movie, analyse_spot_movie
-from core.results.spot_detail import spot_detail
+from core.results.movie_analysis import analyse_movie
 from core.simulate.galvanostatic import simulate_galvanostatic
 from core.simulate.movie import simulate_irm_movie
 from core.storage.spot_files import SpotMovie
@@ -47,18 +46,6 @@ def test_a_movie_without_pixel_size_stores_the_reason(film):
                              footprint_diameter_um=4.0)
     assert analyses["irm"][1] == {"error": "the movie has no pixel size (pixel_size_nm)"}
     assert analyses["irm_maps"][1] == {"error": "the movie has no pixel size (pixel_size_nm)"}
-
-
-def test_spot_movie_analysis_is_stored_beside_the_electrochemistry(sqlite_run):
-    run = sqlite_run
-    versions = analyse_spot_movie(run.url, run.data_dir, run.spot_ids[(0, 1)])
-    assert versions == {"irm": 2, "irm_maps": 1}  # the fixture's hand-set irm was version 1
-    detail = spot_detail(run.url, run.data_dir, run.spot_ids[(0, 1)])
-    assert "t_nuc_irm_s" in detail.analyses["irm"].results
-    assert detail.analyses["irm"].parameters["t_nuc_echem_s"] == 3.8
-    # no movie (CV), no data (no contact): nothing to do
-    assert analyse_spot_movie(run.url, run.data_dir, run.spot_ids[(2, 0)]) == {}
-    assert analyse_spot_movie(run.url, run.data_dir, run.spot_ids[(1, 1)]) == {}
 
 
 @pytest.fixture(scope="module")
