@@ -2,7 +2,7 @@
 
 One self-contained file (no network needed to open it, e.g. from an e-mail): Plotly's
 JavaScript is included once and every figure is JSON from the app's own factories
-(:func:`components.heatmap.create_heatmap`, :func:`components.trend_plots.create_trend_figure`),
+(:func:`components.heatmap.create_heatmap`, :func:`components.trend_plots.create_trend_plot`),
 so the report looks like the app and stays interactive (hover, zoom, PNG and SVG download:
 ``assets/figure_download.js`` is inlined too).
 Plotly JS costs ~4.7 MB once; a 10,000-spot heatmap adds ~0.6 MB (values and hover texts),
@@ -27,7 +27,7 @@ from plotly.offline import get_plotlyjs
 import core
 from components.graph_config import graph_config
 from components.heatmap import create_heatmap
-from components.trend_plots import create_trend_figure
+from components.trend_plots import create_trend_plot, format_mean_sd, trend_plots_with_values
 from core.results.grid_values import MetricGrid, metric_grid
 from core.results.metrics import METRICS, STATUS
 from core.results.runs import RunRow, run_header
@@ -35,15 +35,6 @@ from core.results.spot_table import spot_table
 from core.results.trends import ConditionTrend, Trends, condition_trends
 from core.storage.ledger import Ledger
 
-#: (title, metrics on one plot, y-axis title or None for the first metric's), as on the
-#: Trends page
-TREND_PLOTS = (
-    ("Nucleation and growth potentials", ("e_nuc_V", "e_growth_V"), "E (V vs Li/Li⁺)"),
-    ("Nucleation time, electrochemical and optical", ("t_nuc_s", "t_nuc_irm_s"), "t (s)"),
-    ("Charge to nucleation", ("q_nuc_uAh_cm2",), None),
-    ("Particle density (SEM)", ("density_per_cm2",), None),
-    ("Mean particle diameter (SEM)", ("mean_diameter_nm",), None),
-)
 #: how tall each heatmap is drawn, px
 HEATMAP_HEIGHT_PX = 420
 #: the script that adds the SVG button to every plot's toolbar, inlined into the report
@@ -97,18 +88,12 @@ def create_report(data: ReportData) -> str:
         figure["config"] = graph_config(f"run_{run.id}_{grid.metric}", responsive=True)
         figures.append((f"heatmap-{grid.metric}", figure))
         heatmap_sections.append(_figure_block(f"heatmap-{grid.metric}", grid.title))
-    conditions = data.trends.galvanostatic()
     trend_sections = []
-    for number, (title, metrics, y_title) in enumerate(TREND_PLOTS):
-        if not conditions or not any(data.trends.has_values(key) for key in metrics):
-            continue
-        figure = create_trend_figure(conditions, metrics, j_lim_mA_cm2=data.trends.j_lim_mA_cm2,
-                                     y_title=y_title)
-        figure = json.loads(to_json_plotly(figure))
-        figure["config"] = graph_config(f"run_{run.id}_trend_{'_'.join(metrics)}",
-                                        responsive=True)
+    for number, plot in enumerate(trend_plots_with_values(data.trends)):
+        figure = json.loads(to_json_plotly(create_trend_plot(data.trends, plot)))
+        figure["config"] = graph_config(plot.filename(run.id), responsive=True)
         figures.append((f"trend-{number}", figure))
-        trend_sections.append(_figure_block(f"trend-{number}", title))
+        trend_sections.append(_figure_block(f"trend-{number}", plot.title))
     body = "\n".join([
         f"<h1>{_e(run.name)} <small>run {run.id} · {_e(run.state)}</small></h1>",
         _provenance(data),
@@ -170,22 +155,10 @@ def _condition_table(conditions: list[ConditionTrend]) -> str:
                                        else "")
         cells = [label, f"{condition.n_measured} / {condition.n_excluded} / "
                         f"{condition.n_spots}"]
-        cells += [_mean_sd(condition, key) for key in keys]
+        cells += [format_mean_sd(condition, key) for key in keys]
         rows.append("<tr>" + "".join(f"<td>{_e(cell)}</td>" for cell in cells) + "</tr>")
     return (f'<table class="conditions"><thead><tr>{head}</tr></thead>'
             f'<tbody>{"".join(rows)}</tbody></table>')
-
-
-def _mean_sd(condition: ConditionTrend, key: str) -> str:
-    stat, metric = condition.stats[key], METRICS[key]
-    if stat.mean is None:
-        return "—"
-    code = "e" if metric.significant else "f"
-    digits = metric.digits - 1 if metric.significant else metric.digits
-    text = f"{stat.mean:.{digits}{code}}"
-    if stat.sd is not None:
-        text += f" ± {stat.sd:.{digits}{code}}"
-    return f"{text} (n={stat.n})"
 
 
 def _figure_block(figure_id: str, title: str) -> str:

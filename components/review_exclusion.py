@@ -18,6 +18,8 @@ EXCLUDE_ID = "review-exclude"
 INCLUDE_ID = "review-include"
 REASON_ID = "review-exclusion-reason"
 STATUS_ID = "review-exclusion-status"
+#: the alert at the top of the spot page, refreshed with the status
+BANNER_ID = "review-exclusion-banner"
 
 
 def create_exclusion_control(decision: Decision | None, *, enabled: bool) -> html.Div:
@@ -55,3 +57,14 @@ def create_exclusion_status(decision: Decision | None) -> list:
     reason = f": {decision.reason}" if decision.reason else ""
     return [html.Span(f"Kept in trends (included again by {when}{reason})",
                       className="text-muted")]
+
+
+def create_exclusion_banner(decision: Decision | None) -> dbc.Alert | None:
+    """The page-top alert while the spot is excluded (why, by whom, when); None when kept."""
+    if decision is None or not decision.excluded:
+        return None
+    when = f"{decision.reviewer or 'someone'}, {format_moment(decision.at)}"
+    return dbc.Alert([html.Strong("Excluded in review: "), decision.reason,
+                      html.Span(f" ({when}). Left out of trends and statistics.",
+                                className="text-muted")],
+                     color="secondary", className="py-2")

@@ -16,9 +16,10 @@ def create_reviewed_spots_table(spots: list[ReviewedSpot]) -> html.Div | dbc.Tab
     header = html.Thead(html.Tr([html.Th("Spot"), html.Th("Place"), html.Th("Condition"),
                                  html.Th("Flags"), html.Th("Excluded")]))
     rows = [html.Tr([
-        html.Td(dcc.Link(f"spot {spot.spot_id}", href=f"/spot/{spot.spot_id}")),
+        html.Td(dcc.Link(f"spot {spot.spot_id}", href=f"/spot/{spot.spot_id}"),
+                className="text-nowrap"),
         html.Td(f"row {spot.row}, col {spot.col}" if spot.row is not None
-                else f"visit {spot.order + 1}"),
+                else f"visit {spot.order + 1}", className="text-nowrap"),
         html.Td(spot.condition),
         html.Td([create_flag_badge(flag) for flag in spot.flags]),
         html.Td(f"{spot.exclusion.reason} ({spot.exclusion.reviewer})"

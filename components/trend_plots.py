@@ -6,13 +6,71 @@ right ask for more current than diffusion under the meniscus supplies at steady 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import plotly.graph_objects as go
 
 from core.results.metrics import METRICS
-from core.results.trends import ConditionTrend
+from core.results.trends import ConditionTrend, Trends
 
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7")
 SYMBOLS = ("circle", "square", "diamond", "triangle-up")
+
+
+@dataclass(frozen=True)
+class TrendPlot:
+    """One trend plot: its title, the metric keys drawn on it (core.results.metrics), the
+    y-axis title (None: the first metric's) and whether the y axis is logarithmic."""
+
+    title: str
+    metrics: tuple[str, ...]
+    y_title: str | None = None
+    log_y: bool = False
+
+    def filename(self, run_id: int) -> str:
+        """Download name of this plot of run ``run_id`` (without extension)."""
+        return f"run_{run_id}_trend_{'_'.join(self.metrics)}"
+
+
+#: the trend plots of a run, in the order the Trends page and the report show them
+TREND_PLOTS = (
+    TrendPlot("Nucleation and growth potentials", ("e_nuc_V", "e_growth_V"), "E (V vs Li/Li⁺)"),
+    TrendPlot("Nucleation time, electrochemical and optical", ("t_nuc_s", "t_nuc_irm_s"),
+              "t (s)"),
+    TrendPlot("Charge to nucleation", ("q_nuc_uAh_cm2",)),
+    TrendPlot("Particle density (SEM)", ("density_per_cm2",)),
+    TrendPlot("Mean particle diameter (SEM)", ("mean_diameter_nm",)),
+)
+
+
+def trend_plots_with_values(trends: Trends) -> list[TrendPlot]:
+    """The plots of :data:`TREND_PLOTS` with at least one value among the run's galvanostatic
+    conditions (none when the run has no such condition)."""
+    if not trends.galvanostatic():
+        return []
+    return [plot for plot in TREND_PLOTS
+            if any(trends.has_values(key) for key in plot.metrics)]
+
+
+def create_trend_plot(trends: Trends, plot: TrendPlot) -> go.Figure:
+    """The figure of ``plot`` over the run's galvanostatic conditions, j_lim marked."""
+    return create_trend_figure(trends.galvanostatic(), plot.metrics,
+                               j_lim_mA_cm2=trends.j_lim_mA_cm2, y_title=plot.y_title,
+                               log_y=plot.log_y)
+
+
+def format_mean_sd(condition: ConditionTrend, key: str) -> str:
+    """``mean ± sd (n=…)`` of metric ``key`` over the condition's repeats, in the metric's
+    unit and digits; ``—`` without a value (the sd is left out for a single value)."""
+    stat, metric = condition.stats[key], METRICS[key]
+    if stat.mean is None:
+        return "—"
+    code = "e" if metric.significant else "f"
+    digits = metric.digits - 1 if metric.significant else metric.digits
+    text = f"{stat.mean:.{digits}{code}}"
+    if stat.sd is not None:
+        text += f" ± {stat.sd:.{digits}{code}}"
+    return f"{text} (n={stat.n})"
 
 
 def create_trend_figure(

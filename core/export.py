@@ -1,22 +1,20 @@
 """Export a run: the per-spot table as CSV, or an HDF5 bundle with the table and every spot's data.
 
-The CSV has one row per spot with these columns (empty where not applicable)::
-
-    spot_id,row,col,x_um,y_um,condition,technique,current_density_mA_cm2,duration_s,status,
-    e_nuc_V,t_nuc_s,q_nuc_uAh_cm2,e_growth_V,t_nuc_irm_s,particle_density_per_cm2,
-    mean_diameter_nm,ce,excluded
-
-Values come from the latest analysis version of each kind; ``ce`` is the last complete CV
-cycle's. The HDF5 bundle holds the same table (``/spots``, one dataset per column), the run's
-grid and provenance (attributes of ``/``), and per spot ``/spot_<order>/`` with ``trace``,
-``movie`` (unless ``include_movies=False``) and the latest analyses as JSON attributes.
-Both are written atomically: a failed export leaves no file behind.
+The CSV is :func:`core.results.spot_table.spot_table_csv`, the same file as the Results
+page's download: one row per spot (visiting order) with the ledger columns
+(:data:`~core.results.spot_table.SPOT_COLUMNS`), every metric of the latest analyses
+(:data:`~core.results.metrics.METRICS`, units in the names) and the review
+(:data:`~core.results.spot_table.REVIEW_COLUMNS`: ``excluded``, ``exclusion_reason``,
+``flags``). The HDF5 bundle holds the same table (``/spots``, one dataset per column, their
+order in ``/spots``'s ``columns`` attribute), the run's grid and provenance (attributes of
+``/``), and per spot ``/spot_<order>/`` with ``trace``, ``movie`` (unless
+``include_movies=False``), the latest analyses as JSON attributes and the spot's review
+(``excluded``, ``exclusion_reason``, ``flags`` attributes). Both are written atomically: a
+failed export leaves no file behind.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 import tempfile
@@ -28,45 +26,24 @@ from sqlalchemy import select
 
 import core
 from core.io.atomic import fsync_folder, write_text_atomically
-from core.results.spot_table import spot_table
+from core.results.metrics import METRICS
+from core.results.spot_table import REVIEW_COLUMNS, SPOT_COLUMNS, spot_table, spot_table_csv
 from core.storage.db import session_scope
 from core.storage.ledger import Ledger
 from core.storage.models import Analysis, Measurement, Spot
 
-#: CSV column → key in :func:`core.results.spot_table.spot_table`'s rows
-CSV_COLUMNS = {
-    "spot_id": "spot_id", "row": "row", "col": "col", "x_um": "x_um", "y_um": "y_um",
-    "condition": "condition", "technique": "technique",
-    "current_density_mA_cm2": "current_density_mA_cm2", "duration_s": "duration_s",
-    "status": "state", "e_nuc_V": "e_nuc_V", "t_nuc_s": "t_nuc_s",
-    "q_nuc_uAh_cm2": "q_nuc_uAh_cm2", "e_growth_V": "e_growth_V", "t_nuc_irm_s": "t_nuc_irm_s",
-    "particle_density_per_cm2": "density_per_cm2", "mean_diameter_nm": "mean_diameter_nm",
-    "ce": "ce", "excluded": "excluded",
-}
-
-
-def run_rows(url: str, run_id: int) -> list[dict]:
-    """The export's rows: :data:`CSV_COLUMNS` for every spot, in visiting order."""
-    table = spot_table(url, run_id)
-    with session_scope(url) as session:
-        techniques = dict(session.execute(
-            select(Spot.id, Spot.technique).where(Spot.run_id == run_id)).all())
-    rows = []
-    for entry in table:
-        entry = {**entry, "technique": techniques[entry["spot_id"]].get("technique", "")}
-        rows.append({column: entry.get(key) for column, key in CSV_COLUMNS.items()})
-    return rows
+#: columns of the spot table stored as UTF-8 text in ``/spots`` (``excluded`` is stored as
+#: booleans, every other column as float64 with NaN where empty)
+TEXT_COLUMNS = ("condition", "state", "error", "exclusion_reason", "flags")
+#: the spot table's review columns, repeated as attributes of each ``/spot_<order>`` group
+SPOT_REVIEW_ATTRIBUTES = REVIEW_COLUMNS
 
 
 def export_csv(url: str, run_id: int, path: str | os.PathLike) -> Path:
-    """Write the run's per-spot CSV to ``path`` (atomically); returns the path."""
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(CSV_COLUMNS), lineterminator="\n")
-    writer.writeheader()
-    for row in run_rows(url, run_id):
-        writer.writerow({k: "" if v is None else v for k, v in row.items()})
+    """Write the run's per-spot CSV (:func:`spot_table_csv`) to ``path`` atomically; returns
+    the path. Raises ``UnknownRun`` (and writes nothing) for an unknown run."""
     path = Path(path)
-    write_text_atomically(path, buffer.getvalue())
+    write_text_atomically(path, spot_table_csv(url, run_id))
     return path
 
 
@@ -77,7 +54,8 @@ def export_hdf5(
     """Write the run's HDF5 bundle to ``path`` (atomically); returns the path."""
     path = Path(path)
     summary = Ledger(url).run_summary(run_id)
-    rows = run_rows(url, run_id)
+    rows = spot_table(url, run_id)
+    review = {row["order"]: row for row in rows}
     with session_scope(url) as session:
         files = dict(session.execute(
             select(Spot.order, Measurement.path).join(Measurement, Measurement.spot_id == Spot.id)
@@ -103,6 +81,8 @@ def export_hdf5(
             for order, relative in sorted(files.items()):
                 group = bundle.create_group(f"spot_{order:05d}")
                 _copy_spot_file(Path(data_dir) / relative, group, include_movies)
+                for column in SPOT_REVIEW_ATTRIBUTES:
+                    group.attrs[column] = review[order][column]
                 for (spot_order, kind), (version, parameters, results) in latest.items():
                     if spot_order == order:
                         group.attrs[f"analysis_{kind}"] = json.dumps(
@@ -116,14 +96,21 @@ def export_hdf5(
 
 
 def _write_table(group: h5py.Group, rows: list[dict]) -> None:
-    """One dataset per column: numbers as float64 (NaN where empty), text as UTF-8 strings."""
-    for column in CSV_COLUMNS:
+    """One dataset per spot-table column (the order in the group's ``columns`` attribute):
+    :data:`TEXT_COLUMNS` as UTF-8 strings, ``excluded`` as booleans, the rest as float64
+    (NaN where empty)."""
+    columns = [*SPOT_COLUMNS, *METRICS, *REVIEW_COLUMNS]
+    group.attrs["columns"] = json.dumps(columns)
+    for column in columns:
         values = [row[column] for row in rows]
-        if all(v is None or isinstance(v, (int, float, bool)) for v in values):
-            group[column] = np.array([np.nan if v is None else float(v) for v in values])
-        else:
+        if column in TEXT_COLUMNS:
             group[column] = np.array(["" if v is None else str(v) for v in values],
                                      dtype=h5py.string_dtype())
+        elif column == "excluded":
+            group[column] = np.array([bool(v) for v in values], dtype=bool)
+        else:
+            group[column] = np.array([np.nan if v is None else float(v) for v in values],
+                                     dtype=np.float64)
 
 
 def _copy_spot_file(source: Path, group: h5py.Group, include_movies: bool) -> None:

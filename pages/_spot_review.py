@@ -7,24 +7,22 @@ them, but the check that counts is the :mod:`core.review` service behind each ca
 
 from __future__ import annotations
 
-import dash
 import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, callback, dcc, html
-from dash.exceptions import PreventUpdate
 
 from components.feedback import create_error
 from components.review_comments import (
-    REPLY_BODY,
-    REPLY_SEND,
     create_comment_box,
     create_comment_thread,
     new_comment_ids,
 )
 from components.review_exclusion import (
+    BANNER_ID,
     EXCLUDE_ID,
     INCLUDE_ID,
     REASON_ID,
     STATUS_ID,
+    create_exclusion_banner,
     create_exclusion_control,
     create_exclusion_status,
     exclusion_buttons_disabled,
@@ -38,11 +36,18 @@ from components.review_flags import (
 )
 from core.auth.roles import Permission
 from core.errors import MeniscusError
-from core.review.comments import add_comment, comment_thread
+from core.review.comments import comment_thread
 from core.review.exclusions import current_decision, exclude_spot, include_spot
 from core.review.flags import FLAG_KINDS, clear_flag, flag_spot, spot_flags
 from pages._access import current_actor, requires
 from pages._context import database_url
+from pages._review_common import (
+    clicked,
+    comment_dependencies,
+    comment_target,
+    outcome,
+    post_comment_action,
+)
 
 SCOPE = "spot"
 SPOT_STORE = "spot-review-spot"
@@ -59,7 +64,7 @@ def review_panel(spot_id: int, run_id: int) -> html.Div:
     may_comment = actor is not None and actor.can(Permission.COMMENT)
     may_review = actor is not None and actor.can(Permission.REVIEW)
     try:
-        flags, _, _, _, thread = panel_sections(spot_id, run_id)
+        flags, *_, thread = panel_sections(spot_id, run_id)
         exclusion = create_exclusion_control(current_decision(database_url(), spot_id),
                                              enabled=may_review)
     except MeniscusError as error:
@@ -87,38 +92,27 @@ def review_panel(spot_id: int, run_id: int) -> html.Div:
     ], className="card-panel mt-3")
 
 
+def exclusion_banner(spot_id: int) -> html.Div:
+    """The spot page's "Excluded in review" alert (empty while kept), placed by
+    :mod:`pages.spot` at the top; :func:`refresh` updates it with the panel."""
+    return html.Div(create_exclusion_banner(current_decision(database_url(), spot_id)),
+                    id=BANNER_ID)
+
+
 def panel_sections(spot_id: int, run_id: int) -> tuple:
     """What a refresh sends for the spot and the current actor: (flag list, exclusion status,
-    Exclude disabled, Include again disabled, comment thread)."""
+    page-top exclusion alert, Exclude disabled, Include again disabled, comment thread)."""
     url, actor = database_url(), current_actor()
     may_review = actor is not None and actor.can(Permission.REVIEW)
     decision = current_decision(url, spot_id)
     return (
         create_flag_list(spot_flags(url, spot_id), can_clear=may_review),
         create_exclusion_status(decision),
+        create_exclusion_banner(decision),
         *exclusion_buttons_disabled(decision, enabled=may_review),
         create_comment_thread(comment_thread(url, run_id, spot_id=spot_id), scope=SCOPE,
                               can_reply=actor is not None and actor.can(Permission.COMMENT)),
     )
-
-
-def _clicked() -> dict | str:
-    """The id of the button that was pressed (not one that merely appeared)."""
-    trigger = dash.ctx.triggered_id
-    if trigger is None or not dash.ctx.triggered[0].get("value"):
-        raise PreventUpdate
-    return trigger
-
-
-def _outcome(action, done: str, version: int | None, *cleared):
-    """Run ``action``; (alert, new version, *cleared) or the service's error in the page."""
-    try:
-        action()
-    except MeniscusError as error:
-        return (create_error(str(error), title="Not saved"), dash.no_update,
-                *(dash.no_update for _ in cleared))
-    return (dbc.Alert(done, color="success", duration=4000, className="py-2"),
-            (version or 0) + 1, *cleared)
 
 
 @callback(
@@ -134,14 +128,14 @@ def _outcome(action, done: str, version: int | None, *cleared):
 @requires(Permission.REVIEW)
 def add_flag(_clicks, note, spot, version):
     """Flag the spot with the kind of the button pressed and the note typed."""
-    return flag_action(_clicked()["kind"], note, spot, version)
+    return flag_action(clicked()["kind"], note, spot, version)
 
 
 def flag_action(kind: str, note: str | None, spot: dict, version: int | None):
     """(alert, version, note box) after flagging ``spot`` as ``kind``."""
-    return _outcome(lambda: flag_spot(database_url(), current_actor(), spot["spot_id"], kind,
-                                      note or ""),
-                    f"Flagged: {FLAG_KINDS.get(kind, kind)}.", version, "")
+    return outcome(lambda: flag_spot(database_url(), current_actor(), spot["spot_id"], kind,
+                                     note or ""),
+                   f"Flagged: {FLAG_KINDS.get(kind, kind)}.", version, "")
 
 
 @callback(
@@ -154,13 +148,13 @@ def flag_action(kind: str, note: str | None, spot: dict, version: int | None):
 @requires(Permission.REVIEW)
 def remove_flag(_clicks, version):
     """Clear the flag whose Clear button was pressed."""
-    return clear_action(_clicked()["flag"], version)
+    return clear_action(clicked()["flag"], version)
 
 
 def clear_action(flag_id: int, version: int | None):
     """(alert, version) after clearing flag ``flag_id``."""
-    return _outcome(lambda: clear_flag(database_url(), current_actor(), flag_id),
-                    "Flag cleared.", version)
+    return outcome(lambda: clear_flag(database_url(), current_actor(), flag_id),
+                   "Flag cleared.", version)
 
 
 @callback(
@@ -177,7 +171,7 @@ def clear_action(flag_id: int, version: int | None):
 @requires(Permission.REVIEW)
 def decide_exclusion(_exclude, _include, reason, spot, version):
     """Exclude the spot from trends, or include it again, with the reason typed."""
-    return exclusion_action(_clicked() == EXCLUDE_ID, reason, spot, version)
+    return exclusion_action(clicked() == EXCLUDE_ID, reason, spot, version)
 
 
 def exclusion_action(exclude: bool, reason: str | None, spot: dict, version: int | None):
@@ -185,46 +179,25 @@ def exclusion_action(exclude: bool, reason: str | None, spot: dict, version: int
     again; the reason box is emptied when it worked."""
     url, actor, spot_id = database_url(), current_actor(), spot["spot_id"]
     if exclude:
-        return _outcome(lambda: exclude_spot(url, actor, spot_id, reason or ""),
-                        "Excluded from trends and statistics.", version, "")
-    return _outcome(lambda: include_spot(url, actor, spot_id, reason or ""),
-                    "Included in trends and statistics again.", version, "")
+        return outcome(lambda: exclude_spot(url, actor, spot_id, reason or ""),
+                       "Excluded from trends and statistics.", version, "")
+    return outcome(lambda: include_spot(url, actor, spot_id, reason or ""),
+                   "Included in trends and statistics again.", version, "")
 
 
-@callback(
-    Output(ALERT_ID, "children", allow_duplicate=True),
-    Output(VERSION_STORE, "data", allow_duplicate=True),
-    Output(COMMENT_BODY_ID, "value"),
-    Input(COMMENT_SEND_ID, "n_clicks"),
-    Input({"type": REPLY_SEND, "scope": SCOPE, "parent": ALL}, "n_clicks"),
-    State(COMMENT_BODY_ID, "value"),
-    State({"type": REPLY_BODY, "scope": SCOPE, "parent": ALL}, "value"),
-    State({"type": REPLY_BODY, "scope": SCOPE, "parent": ALL}, "id"),
-    State(SPOT_STORE, "data"),
-    State(VERSION_STORE, "data"),
-    prevent_initial_call=True,
-)
+@callback(*comment_dependencies(SCOPE, alert_id=ALERT_ID, version_store=VERSION_STORE,
+                                target_store=SPOT_STORE), prevent_initial_call=True)
 @requires(Permission.COMMENT)
 def post_spot_comment(_clicks, _reply_clicks, body, reply_bodies, reply_ids, spot, version):
     """Post a comment on the spot, or a reply (whichever button was pressed)."""
-    trigger = _clicked()
-    parent = trigger["parent"] if trigger.get("type") == REPLY_SEND else None
-    text = dict(zip([i["parent"] for i in reply_ids], reply_bodies, strict=True)).get(parent)
-    return comment_action(parent, body if parent is None else text, spot, version)
-
-
-def comment_action(parent: int | None, body: str | None, spot: dict, version: int | None):
-    """(alert, version, comment box) after posting ``body`` on ``spot`` (a reply to
-    ``parent`` when given; the new-comment box is emptied only for a new comment)."""
-    return _outcome(lambda: add_comment(database_url(), current_actor(), spot["run_id"],
-                                        body or "", spot_id=spot["spot_id"], parent_id=parent),
-                    "Reply posted." if parent is not None else "Comment posted.", version,
-                    dash.no_update if parent is not None else "")
+    parent, text = comment_target(clicked(), body, reply_bodies, reply_ids)
+    return post_comment_action(spot["run_id"], text, parent, version, spot_id=spot["spot_id"])
 
 
 @callback(
     Output(FLAGS_ID, "children"),
     Output(STATUS_ID, "children"),
+    Output(BANNER_ID, "children"),
     Output(EXCLUDE_ID, "disabled"),
     Output(INCLUDE_ID, "disabled"),
     Output(THREAD_ID, "children"),
@@ -234,6 +207,7 @@ def comment_action(parent: int | None, body: str | None, spot: dict, version: in
 )
 @requires(Permission.VIEW)
 def refresh(_version, spot):
-    """Show the flags, the exclusion and the comments again after a change (the exclusion's
-    buttons only change their ``disabled`` flags: they are never re-inserted)."""
+    """Show the flags, the exclusion (in the panel and at the top of the page) and the
+    comments again after a change (the exclusion's buttons only change their ``disabled``
+    flags: they are never re-inserted)."""
     return panel_sections(spot["spot_id"], spot["run_id"])

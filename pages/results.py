@@ -13,15 +13,16 @@ from dash import ClientsideFunction, Input, Output, State, callback, clientside_
 from dash.exceptions import PreventUpdate
 
 from components.feedback import create_error, create_loading
+from components.graph_config import graph_config
 from components.heatmap import create_heatmap
 from components.run_header import create_run_header
 from core.auth.roles import Permission
 from core.errors import MeniscusError
 from core.results.grid_values import metric_grid
 from core.results.metrics import is_known_metric, metric_choices
-from core.results.runs import run_header
+from core.results.runs import RunRow
 from pages._access import requires
-from pages._context import database_url
+from pages._context import database_url, run_page
 
 dash.register_page(__name__, path_template="/results/<run_id>", name="Results",
                    title="Results · Meniscus")
@@ -31,13 +32,12 @@ REFRESH_MS = 5000
 
 
 def layout(run_id: str | None = None, metric: str = DEFAULT_METRIC, **_query):
-    try:
-        run = run_header(database_url(), int(run_id))
-    except (TypeError, ValueError):
-        return create_error(f"{run_id!r} is not a run id", title="No such run")
-    except MeniscusError as error:
-        return create_error(str(error), title="No such run")
     metric = metric if is_known_metric(metric) else DEFAULT_METRIC
+    return run_page(run_id, lambda run: results_view(run, metric))
+
+
+def results_view(run: RunRow, metric: str) -> html.Div:
+    """The heatmap page of ``run`` opened on ``metric``."""
     return html.Div([
         dcc.Store(id="results-query"),
         dcc.Location(id="results-nav", refresh="callback-nav"),
@@ -52,9 +52,8 @@ def layout(run_id: str | None = None, metric: str = DEFAULT_METRIC, **_query):
         html.Div(id="results-error"),
         create_loading(dcc.Graph(id="results-heatmap", className="results-heatmap",
                                  style={"height": "calc(100vh - 290px)", "minHeight": "300px"},
-                                 config={"displaylogo": False, "scrollZoom": True,
-                                         "responsive": True,
-                                         "toImageButtonOptions": {"format": "svg"}})),
+                                 config=graph_config(f"run_{run.id}_heatmap", scrollZoom=True,
+                                                     responsive=True))),
         html.Div("Click a cell to open the spot: its curves, movie and analysis.",
                  className="small text-muted"),
         dcc.Interval(id="results-refresh", interval=REFRESH_MS, disabled=not run.is_live),

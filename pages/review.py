@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import ALL, Input, Output, State, callback, dcc, html
+from dash import Input, Output, State, callback, dcc, html
 from dash.exceptions import PreventUpdate
 
 from components.feedback import create_error
 from components.review_activity import create_activity_feed
 from components.review_comments import (
-    REPLY_BODY,
-    REPLY_SEND,
     create_comment_box,
     create_comment_thread,
     new_comment_ids,
@@ -34,13 +32,20 @@ from components.review_tags import (
 from components.run_header import create_run_header
 from core.auth.roles import Permission
 from core.errors import MeniscusError
-from core.results.runs import run_header
+from core.results.runs import RunRow
 from core.review.activity import run_feed
 from core.review.annotations import parse_tags, run_annotations, set_run_notes, set_run_tags
-from core.review.comments import add_comment, comment_thread
+from core.review.comments import comment_thread
 from core.review.reviewed_spots import reviewed_spots
 from pages._access import current_actor, requires
-from pages._context import database_url
+from pages._context import database_url, run_page
+from pages._review_common import (
+    clicked,
+    comment_dependencies,
+    comment_target,
+    post_comment_action,
+    success_alert,
+)
 
 dash.register_page(__name__, path_template="/review/<run_id>", name="Review",
                    title="Review · Meniscus")
@@ -56,15 +61,13 @@ COMMENT_BODY_ID, COMMENT_SEND_ID = new_comment_ids(SCOPE)
 
 
 def layout(run_id: str | None = None, **_query):
-    url = database_url()
-    try:
-        run = run_header(url, int(run_id))
-        annotations = run_annotations(url, run.id)
-        thread, spots, feed = review_sections(run.id)
-    except (TypeError, ValueError):
-        return create_error(f"{run_id!r} is not a run id", title="No such run")
-    except MeniscusError as error:
-        return create_error(str(error), title="Cannot show the review")
+    return run_page(run_id, review_view, title="Cannot show the review")
+
+
+def review_view(run: RunRow) -> html.Div:
+    """The review page of ``run``: tags and notes, comments, reviewed spots, activity."""
+    annotations = run_annotations(database_url(), run.id)
+    thread, spots, feed = review_sections(run.id)
     actor = current_actor()
     may_review = actor is not None and actor.can(Permission.REVIEW)
     may_comment = actor is not None and actor.can(Permission.COMMENT)
@@ -127,44 +130,17 @@ def save_annotations(clicks, tags_text, notes, run_id, version):
     except MeniscusError as error:
         return (create_error(str(error), title="Not saved"), dash.no_update, dash.no_update,
                 dash.no_update)
-    return (_done("Tags and notes saved."), (version or 0) + 1, ", ".join(tags),
+    return (success_alert("Tags and notes saved."), (version or 0) + 1, ", ".join(tags),
             create_tag_badges(tags))
 
 
-@callback(
-    Output(ALERT_ID, "children", allow_duplicate=True),
-    Output(VERSION_STORE, "data", allow_duplicate=True),
-    Output(COMMENT_BODY_ID, "value"),
-    Input(COMMENT_SEND_ID, "n_clicks"),
-    Input({"type": REPLY_SEND, "scope": SCOPE, "parent": ALL}, "n_clicks"),
-    State(COMMENT_BODY_ID, "value"),
-    State({"type": REPLY_BODY, "scope": SCOPE, "parent": ALL}, "value"),
-    State({"type": REPLY_BODY, "scope": SCOPE, "parent": ALL}, "id"),
-    State(RUN_STORE, "data"),
-    State(VERSION_STORE, "data"),
-    prevent_initial_call=True,
-)
+@callback(*comment_dependencies(SCOPE, alert_id=ALERT_ID, version_store=VERSION_STORE,
+                                target_store=RUN_STORE), prevent_initial_call=True)
 @requires(Permission.COMMENT)
 def post_comment(_clicks, _reply_clicks, body, reply_bodies, reply_ids, run_id, version):
     """Post a new run comment or a reply (whichever button was pressed)."""
-    trigger = dash.ctx.triggered_id
-    if trigger is None or not dash.ctx.triggered[0].get("value"):
-        raise PreventUpdate  # a reply button that just appeared, not a click
-    parent = trigger["parent"] if trigger.get("type") == REPLY_SEND else None
-    text = dict(zip([i["parent"] for i in reply_ids], reply_bodies, strict=True)).get(parent)
-    return comment_action(parent, body if parent is None else text, run_id, version)
-
-
-def comment_action(parent: int | None, body: str | None, run_id: int, version: int | None):
-    """(alert, version, comment box) after posting ``body`` on the run (a reply to ``parent``
-    when given; the new-comment box is emptied only for a new comment)."""
-    try:
-        add_comment(database_url(), current_actor(), run_id, body or "", parent_id=parent)
-    except MeniscusError as error:
-        return create_error(str(error), title="Not posted"), dash.no_update, dash.no_update
-    if parent is not None:
-        return _done("Reply posted."), (version or 0) + 1, dash.no_update
-    return _done("Comment posted."), (version or 0) + 1, ""
+    parent, text = comment_target(clicked(), body, reply_bodies, reply_ids)
+    return post_comment_action(run_id, text, parent, version)
 
 
 @callback(
@@ -180,6 +156,3 @@ def refresh(_version, run_id):
     """Show the thread, the reviewed spots and the feed again after a change."""
     return review_sections(run_id)
 
-
-def _done(message: str) -> dbc.Alert:
-    return dbc.Alert(message, color="success", duration=4000, className="py-2")

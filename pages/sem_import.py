@@ -24,7 +24,7 @@ from components.feedback import create_error
 from components.run_header import create_run_header
 from core.auth.roles import Permission
 from core.errors import MeniscusError
-from core.results.runs import run_header
+from core.results.runs import RunRow
 from core.results.sem_import import (
     FilePreview,
     ImageStatus,
@@ -42,7 +42,7 @@ from core.storage.uploads import (
     max_upload_bytes,
 )
 from pages._access import current_actor, requires
-from pages._context import database_url
+from pages._context import database_url, run_page
 from pages.run import submit_settings
 from workers import guarded
 
@@ -64,12 +64,11 @@ STATE_COLOURS = {"queued": "secondary", "done": "success", "failed": "danger",
 
 
 def layout(run_id: str | None = None, **_query):
-    try:
-        run = run_header(database_url(), int(run_id))
-    except (TypeError, ValueError):
-        return create_error(f"{run_id!r} is not a run id", title="No such run")
-    except MeniscusError as error:
-        return create_error(str(error), title="No such run")
+    return run_page(run_id, import_view)
+
+
+def import_view(run: RunRow) -> html.Div:
+    """The SEM import page of ``run``: the drop zone, the spot choice and the outcomes."""
     limit_mb = submit_settings().max_upload_mb
     actor = current_actor()
     may_import = actor is not None and actor.can(Permission.IMPORT)

@@ -46,6 +46,7 @@ from components.curves import (
     growth_window_s,
 )
 from components.feedback import create_empty_state, create_error
+from components.graph_config import graph_config
 from components.tnuc_map import create_tnuc_map_figure
 from core.analysis.parameters import (
     COMPANION_KINDS,
@@ -60,7 +61,7 @@ from core.results.movie_analysis import CE_IRM, CE_IRM_MAPS
 from core.results.spot_detail import SpotDetail, analysis_versions, spot_detail
 from pages._access import current_actor, requires
 from pages._context import data_dir, database_url
-from pages._spot_review import review_panel
+from pages._spot_review import exclusion_banner, review_panel
 from pages._spot_sem import create_spot_sem_section
 from pages.run import submit_settings
 from workers import guarded
@@ -70,7 +71,6 @@ dash.register_page(__name__, path_template="/spot/<spot_id>", name="Spot",
 
 ET_GRAPH_ID = "spot-et"
 SPOT_REF_ID = "spot-ref"
-GRAPH_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "svg"}}
 #: a queued re-run not stored after this long is reported as stuck, s
 PENDING_LIMIT_S = 300.0
 
@@ -157,7 +157,8 @@ def _ce_maps_section(detail: SpotDetail):
                 "empty blocks: inverted contrast, no significant plating rise, or outside "
                 "the footprint.")
     return _panel_box("CE(IRM) per cycle", html.Div([
-        dcc.Graph(figure=create_ce_maps_figure(maps.results["maps"]), config=GRAPH_CONFIG),
+        dcc.Graph(figure=create_ce_maps_figure(maps.results["maps"]),
+                  config=graph_config(_download_name(detail, "ce_irm_maps"))),
         html.Div(note, className="small text-muted"),
     ]))
 
@@ -184,8 +185,7 @@ def _header(detail: SpotDetail) -> html.Div:
                  f"x {detail.x_um:g} µm, y {detail.y_um:g} µm"
                  + (f" · {detail.n_samples} samples" if detail.n_samples else ""),
                  className="small text-muted mb-2"),
-        dbc.Alert(f"Excluded in review: {detail.excluded}", color="secondary", className="py-2")
-        if detail.excluded else None,
+        exclusion_banner(detail.spot_id),
         dbc.Alert(f"Spot error: {detail.error}", color="warning", className="py-2")
         if detail.error else None,
     ])
@@ -217,25 +217,29 @@ def _curves(detail: SpotDetail, frame: int) -> list:
     if technique == "cv":
         cycles = detail.result(CV, "cycles") or []
         ce_irm = detail.result(CE_IRM, "cycles")
-        return [_panel("Cyclic voltammogram", create_voltammogram_figure(detail.trace)),
-                _panel("Coulombic efficiency", create_ce_figure(cycles, ce_irm_cycles=ce_irm))
-                if cycles else None]
+        return [_panel("Cyclic voltammogram", create_voltammogram_figure(detail.trace),
+                       _download_name(detail, "voltammogram")),
+                _panel("Coulombic efficiency", create_ce_figure(cycles, ce_irm_cycles=ce_irm),
+                       _download_name(detail, "ce")) if cycles else None]
     marks = _marks(detail)
     cursor = None
     if detail.movie is not None:
         cursor = float(detail.movie.times_s[min(max(frame, 0), detail.movie.n_frames - 1)])
     et = create_potential_time_figure(detail.trace, cursor_s=cursor, **marks)
-    panels = [_panel("Potential vs time", et, graph_id=ET_GRAPH_ID)]
+    panels = [_panel("Potential vs time", et, _download_name(detail, "potential_time"),
+                     graph_id=ET_GRAPH_ID)]
     if detail.current_density_mA_cm2:
         panels.append(_panel("Potential vs charge (Q = j·t)", create_potential_charge_figure(
-            detail.trace, detail.current_density_mA_cm2, **marks)))
+            detail.trace, detail.current_density_mA_cm2, **marks),
+            _download_name(detail, "potential_charge")))
     maps = detail.analyses.get(IRM_MAPS)
     if maps is not None and "intensity" in maps.results:
         intensity = maps.results["intensity"]
         panels.append(_panel("IRM intensity over the footprint (processed)",
                              create_intensity_figure(
                                  intensity["times_s"], intensity["mean_counts"],
-                                 t_nuc_irm_s=marks["t_nuc_irm_s"], t_nuc_s=marks["t_nuc_s"])))
+                                 t_nuc_irm_s=marks["t_nuc_irm_s"], t_nuc_s=marks["t_nuc_s"]),
+                             _download_name(detail, "irm_intensity")))
     return panels
 
 
@@ -260,14 +264,21 @@ def _movie_column(detail: SpotDetail, frame: int, view: str) -> list:
     maps = detail.analyses.get(IRM_MAPS)
     if maps is not None and "t_nuc_map" in maps.results and detail.movie.pixel_size_nm:
         column.append(_panel("t_nuc(IRM) map", create_tnuc_map_figure(
-            maps.results["t_nuc_map"], detail.movie.pixel_size_nm)))
+            maps.results["t_nuc_map"], detail.movie.pixel_size_nm),
+            _download_name(detail, "tnuc_irm_map")))
     return column
 
 
-def _panel(title: str, figure, *, graph_id: str | None = None):
-    graph = dcc.Graph(figure=figure, config=GRAPH_CONFIG,
+def _panel(title: str, figure, filename: str, *, graph_id: str | None = None):
+    """``figure`` under ``title``; its PNG/SVG downloads are named ``filename``."""
+    graph = dcc.Graph(figure=figure, config=graph_config(filename),
                       **({"id": graph_id} if graph_id else {}))
     return _panel_box(title, graph)
+
+
+def _download_name(detail: SpotDetail, what: str) -> str:
+    """Download name of the plot ``what`` of this spot: ``run_3_spot_41_potential_time``."""
+    return f"run_{detail.run_id}_spot_{detail.spot_id}_{what}"
 
 
 def _panel_box(title: str, child) -> html.Div:

@@ -3,6 +3,7 @@ from datetime import UTC, datetime
 from components.review_exclusion import (
     EXCLUDE_ID,
     INCLUDE_ID,
+    create_exclusion_banner,
     create_exclusion_control,
     create_exclusion_status,
     exclusion_buttons_disabled,
@@ -32,3 +33,12 @@ def test_an_included_again_spot_says_by_whom_and_viewers_get_disabled_buttons():
     assert find_one(control, id=EXCLUDE_ID).disabled and find_one(control, id=INCLUDE_ID).disabled
     assert exclusion_buttons_disabled(back, enabled=True) == (False, True)
     assert exclusion_buttons_disabled(None, enabled=False) == (True, True)
+
+
+def test_the_page_top_banner_shows_only_while_the_spot_is_excluded():
+    assert create_exclusion_banner(None) is None
+    assert create_exclusion_banner(Decision(5, 3, False, "fine", "bo", AT)) is None
+    banner = create_exclusion_banner(Decision(5, 2, True, "bubble", "ana", AT))
+    assert " ".join(text(banner).split()) == (
+        "Excluded in review: bubble (ana, 2026-03-01 09:30 UTC). Left out of trends and "
+        "statistics.")

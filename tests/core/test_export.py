@@ -8,7 +8,12 @@ import h5py
 import numpy as np
 import pytest
 
-from core.export import CSV_COLUMNS, export_csv, export_hdf5
+from core.auth.roles import Actor, Role
+from core.export import TEXT_COLUMNS, export_csv, export_hdf5
+from core.results.metrics import METRICS
+from core.results.spot_table import REVIEW_COLUMNS, SPOT_COLUMNS, spot_table_csv
+from core.review.exclusions import exclude_spot
+from core.review.flags import flag_spot
 from core.simulate.galvanostatic import simulate_galvanostatic
 from core.storage.db import session_scope
 from core.storage.ledger import Ledger, UnknownRun
@@ -50,28 +55,52 @@ def _measured_run(url, data_dir):
     return run, first.id
 
 
-def test_csv_has_the_required_columns_and_the_latest_values(database_url, tmp_path):
+def _review(url, spot_id):
+    """The measured spot excluded and flagged by an admin (the review columns' values)."""
+    admin = Actor("ada", Role.ADMIN)
+    exclude_spot(url, admin, spot_id, "bubble in the meniscus")
+    flag_spot(url, admin, spot_id, "other")
+    flag_spot(url, admin, spot_id, "off_centre")
+
+
+def test_the_csv_is_the_spot_table_with_the_latest_values_and_the_review(database_url,
+                                                                           tmp_path):
     run, spot_id = _measured_run(database_url, tmp_path)
+    _review(database_url, spot_id)
     path = export_csv(database_url, run, tmp_path / "out.csv")
+    assert path.read_text(encoding="utf-8") == spot_table_csv(database_url, run)
     with open(path, newline="") as stream:
         rows = list(csv.DictReader(stream))
-    assert list(rows[0]) == list(CSV_COLUMNS)
+    assert list(rows[0]) == [*SPOT_COLUMNS, *METRICS, *REVIEW_COLUMNS]
     assert rows[0]["spot_id"] == str(spot_id)
-    assert (rows[0]["status"], rows[1]["status"]) == ("done", "no_contact")
+    assert (rows[0]["state"], rows[1]["state"]) == ("done", "no_contact")
     assert float(rows[0]["e_nuc_V"]) == -0.135  # the latest version wins
-    assert rows[0]["technique"] == "galvanostatic"
     assert rows[1]["e_nuc_V"] == "" and rows[0]["ce"] == ""
+    assert [(r["excluded"], r["exclusion_reason"], r["flags"]) for r in rows] == [
+        ("True", "bubble in the meniscus", "off_centre;other"), ("False", "", "")]
+    assert not list(tmp_path.glob(".out.csv*"))  # no temporary file left beside it
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_hdf5_bundle_holds_table_grid_traces_and_movies(database_url, tmp_path):
-    run, _ = _measured_run(database_url, tmp_path)
+    run, spot_id = _measured_run(database_url, tmp_path)
+    _review(database_url, spot_id)
     path = export_hdf5(database_url, run, tmp_path / "run.h5", data_dir=tmp_path)
     with h5py.File(path) as bundle:
         assert bundle.attrs["run_name"] == "export test"
         assert json.loads(bundle.attrs["grid_json"]) == {"rows": 1}
-        assert list(bundle["spots/status"].asstr()[()]) == ["done", "no_contact"]
+        columns = json.loads(bundle["spots"].attrs["columns"])
+        assert columns == [*SPOT_COLUMNS, *METRICS, *REVIEW_COLUMNS]
+        assert sorted(bundle["spots"]) == sorted(columns) and set(TEXT_COLUMNS) <= set(columns)
+        assert list(bundle["spots/state"].asstr()[()]) == ["done", "no_contact"]
         np.testing.assert_allclose(bundle["spots/e_nuc_V"][()], [-0.135, np.nan])
+        assert list(bundle["spots/excluded"][()]) == [True, False]
+        assert list(bundle["spots/exclusion_reason"].asstr()[()]) == [
+            "bubble in the meniscus", ""]
+        assert list(bundle["spots/flags"].asstr()[()]) == ["off_centre;other", ""]
+        spot = bundle["spot_00000"].attrs
+        assert (bool(spot["excluded"]), spot["exclusion_reason"], spot["flags"]) == (
+            True, "bubble in the meniscus", "off_centre;other")
         assert bundle["spot_00000/movie/frames"].shape == (4, 8, 8)
         assert bundle["spot_00000/trace/potential_V"].shape == (2335,)
         analysis = json.loads(bundle["spot_00000"].attrs["analysis_galvanostatic"])

@@ -1,7 +1,9 @@
-"""Design → Launch → Run in a real browser, on embedded workers and the digital twin.
+"""Login → Design → Launch → Run → Admin in a real browser, on embedded workers and the twin.
 
-Opens /design, picks the article template, shrinks it to a 1 × 2 grid of 0.5 s measurements,
-launches it, follows the run page until the run completes and opens its results.
+Opens /design, is sent to the login form and back after logging in as the first-run admin,
+picks the article template, shrinks it to a 1 × 2 grid of 3 s measurements, launches it,
+follows the run page while it runs and until it completes, opens its results, and ends on
+the Admin page (accounts and the audit log of what just happened).
 """
 
 from __future__ import annotations
@@ -10,17 +12,27 @@ import os
 import subprocess
 import sys
 import time
+from urllib.parse import urlsplit
 
 import pytest
+from selenium import webdriver
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from tests.e2e.conftest import ROOT, _free_port, _wait_until_up
+from tests.e2e.conftest import LOGINS, ROOT, _free_port, _log_in_when_asked, _wait_until_up
 
 pytestmark = pytest.mark.slow
+
+#: whether the Admin page's audit log lists an allowed launch by the user ``arguments[0]``
+LAUNCH_AUDITED_JS = """
+return [...document.querySelectorAll('#admin-audit tbody tr')].some(row =>
+    row.cells.length > 4 && row.cells[1].innerText.trim() === arguments[0]
+    && row.cells[3].innerText.trim() === 'launch'
+    && row.cells[4].innerText.trim() === 'allowed');
+"""
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +56,8 @@ def fresh_app(tmp_path_factory, browser):
         _wait_until_up(base, server, data_dir / "app.log")
         yield base
     finally:
+        browser.get("about:blank")  # no page of this app keeps polling it once it is gone
+        browser.get_log("browser")  # nor leaves its errors to the next test
         server.terminate()
         server.wait(timeout=20)
         log.close()
@@ -82,7 +96,12 @@ def _edit_cell(driver, column: str, value: str):
 
 def test_design_launch_and_follow_a_run(browser, fresh_app, screenshot_dir):
     driver = browser
-    driver.get(fresh_app + "/design")
+    webdriver.Chrome.get(driver, fresh_app + "/design")  # no automatic login this time
+    _wait(driver, ec.presence_of_element_located((By.ID, "login-submit")))
+    assert urlsplit(driver.current_url).path == "/login"
+    driver.save_screenshot(str(screenshot_dir / "login.png"))
+    _log_in_when_asked(driver)
+    assert urlsplit(driver.current_url).path == "/design"  # back where it was going
     _wait(driver, ec.presence_of_element_located((By.CSS_SELECTOR, "#design-preview .scatter")))
     Select(driver.find_element(By.ID, "design-template")).select_by_value("article_screen")
     _wait(driver, ec.text_to_be_present_in_element((By.ID, "design-estimate"), "63 spots"))
@@ -96,7 +115,7 @@ def test_design_launch_and_follow_a_run(browser, fresh_app, screenshot_dir):
         _click(driver, driver.find_elements(
             By.CSS_SELECTOR, "#design-conditions .dash-delete-cell")[-1])
         time.sleep(0.2)
-    _edit_cell(driver, "duration_s", "0.5")
+    _edit_cell(driver, "duration_s", "3")  # long enough to see the run live
     _edit_cell(driver, "repeats", "2")
     _wait(driver, ec.text_to_be_present_in_element((By.ID, "design-problems"),
                                                    "ready to launch"))
@@ -106,6 +125,15 @@ def test_design_launch_and_follow_a_run(browser, fresh_app, screenshot_dir):
 
     _wait(driver, ec.url_matches(r"/run/\d+$"))
     run_id = driver.current_url.rsplit("/", 1)[1]
+    # live: the first spot is done and shown while the second one is measured
+    _wait(driver, ec.text_to_be_present_in_element((By.ID, "run-progress"), "1 / 2 spots"),
+          timeout_s=120)
+    assert "active" in driver.find_element(By.ID, "run-header").text.lower()
+    _wait(driver, lambda d: d.execute_script(
+        "const i = document.getElementById('run-latest-frame'); "
+        "return i !== null && i.complete && i.naturalWidth > 0"))
+    _settle(driver)
+    driver.save_screenshot(str(screenshot_dir / "run.png"))
     # the state badge is capitalised by CSS, and Selenium reads rendered text
     _wait(driver, lambda d: "completed" in d.find_element(By.ID, "run-header").text.lower(),
           timeout_s=150)
@@ -115,12 +143,18 @@ def test_design_launch_and_follow_a_run(browser, fresh_app, screenshot_dir):
         "return i !== null && i.complete && i.naturalWidth > 0"))
     _settle(driver)
     assert driver.find_element(By.ID, "run-abort-now").get_attribute("disabled")
-    driver.save_screenshot(str(screenshot_dir / "run.png"))
 
     _click(driver, driver.find_element(By.LINK_TEXT, "Heatmaps"))
     _wait(driver, ec.url_contains(f"/results/{run_id}"))
-    # 0.5 s at 0.22 mA/cm² is too short to nucleate: the spots are there, E_nuc is not
+    # 3 s at 0.22 mA/cm² is too short to nucleate: the spots are there, E_nuc is not
     _wait(driver, ec.text_to_be_present_in_element((By.ID, "results-summary"), "of 2 spots"))
+
+    driver.get(fresh_app + "/admin")
+    admin = LOGINS[fresh_app][0]
+    _wait(driver, ec.text_to_be_present_in_element((By.ID, "admin-users"), admin))
+    _wait(driver, lambda d: d.execute_script(LAUNCH_AUDITED_JS, admin))  # the audit log
+    _settle(driver)
+    driver.save_screenshot(str(screenshot_dir / "admin.png"))
 
     errors = [entry["message"] for entry in driver.get_log("browser")
               if entry["level"] == "SEVERE"]

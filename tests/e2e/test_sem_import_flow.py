@@ -43,6 +43,8 @@ def test_import_two_sem_images_and_see_them_on_their_spots(browser, demo_app, sc
           and "queued" not in d.find_element(By.ID, "sem-import-results").text, timeout_s=120)
     results = driver.find_element(By.ID, "sem-import-results").text
     assert results.count("done") == 2, results
+    driver.execute_script("arguments[0].scrollIntoView({block: 'end', behavior: 'instant'})",
+                          driver.find_element(By.ID, "sem-import-results"))
     _settle(driver)
     driver.save_screenshot(str(screenshot_dir / "sem_import_done.png"))
 
@@ -52,7 +54,8 @@ def test_import_two_sem_images_and_see_them_on_their_spots(browser, demo_app, sc
     _settle(driver)
     image = driver.find_element(By.CSS_SELECTOR, "#spot-sem-body image")
     assert "/sem/" in image.get_attribute("href")
-    section = driver.find_element(By.ID, "spot-sem-body")
+    section = driver.find_element(By.ID, "spot-sem-body").find_element(By.XPATH, "..")
+    assert "SEM image" in section.text  # the section's title and image picker come with it
     driver.execute_script(
         "arguments[0].scrollIntoView({block: 'start', behavior: 'instant'})", section)
     _settle(driver)

@@ -10,6 +10,8 @@ def test_layout_shows_the_run_and_the_metric_from_the_url(page, small_run):
     assert find_one(layout, id="results-run").data == small_run.run_id
     assert "Small screen" in text(layout)
     assert find_one(layout, id="results-refresh").disabled is False  # the run is live
+    download = find_one(layout, id="results-heatmap").config["toImageButtonOptions"]
+    assert download["filename"] == f"run_{small_run.run_id}_heatmap"
     unknown = page("results").layout(run_id=str(small_run.run_id), metric="bogus")
     assert find_one(unknown, id="results-metric").value == "e_nuc_V"
 

@@ -70,15 +70,15 @@ def test_a_viewer_posting_to_the_save_callback_is_refused_and_audited(page, smal
 
 
 def test_comments_and_replies_are_posted_and_errors_shown_in_the_page(page, small_run):
-    review = page("review")
-    alert, version, box = review.comment_action(None, "First look", small_run.run_id, 0)
+    review, post = page("review"), page("_review_common").post_comment_action
+    alert, version, box = post(small_run.run_id, "First look", None, 0)
     assert "Comment posted." in text(alert) and (version, box) == (1, "")
     (root,) = comment_thread(small_run.url, small_run.run_id)
-    alert, version, box = review.comment_action(root.id, "Agreed", small_run.run_id, 1)
+    alert, version, box = post(small_run.run_id, "Agreed", root.id, 1)
     assert "Reply posted." in text(alert) and version == 2 and box is dash.no_update
     assert [r.body for r in comment_thread(small_run.url, small_run.run_id)[0].replies] == [
         "Agreed"]
-    alert, version, _ = review.comment_action(None, "   ", small_run.run_id, 2)
+    alert, version, _ = post(small_run.run_id, "   ", None, 2)
     assert "Not posted" in text(alert) and "the comment is empty" in text(alert)
     thread, spots, feed = review.refresh(2, small_run.run_id)
     assert "First look" in text(thread) and "bubble in the meniscus (ana)" in text(spots)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import importlib
 
 import dash_bootstrap_components as dbc
 import pytest
@@ -148,11 +149,14 @@ def test_a_viewers_direct_post_to_the_import_callback_is_refused(dash_app, small
 
     viewer = logged_in_client(dash_app.server, small_run.url, name="vera", role="viewer")
     viewer.get("/login")  # Dash moves its callbacks in on the first request
-    body = callback_body(dash_app, callback_output(dash_app, "pages.sem_import", "analyse"))
-    values = [1, [_data_url(tiff_bytes(tmp_path))], ["../../r1c0.tif"], [None], [None],
-              small_run.run_id]
-    for item, value in zip(body["inputs"] + body["state"], values, strict=True):
-        item["value"] = value
+    page = importlib.import_module("pages.sem_import")
+    body = callback_body(dash_app, callback_output(dash_app, "pages.sem_import", "analyse"), [
+        (page.ANALYSE_ID, "n_clicks", 1),
+        (page.UPLOAD_ID, "contents", [_data_url(tiff_bytes(tmp_path))]),
+        (page.UPLOAD_ID, "filename", ["../../r1c0.tif"]),
+        ({"type": page.SPOT_PICKER, "index": 0}, "value", None),
+        ({"type": page.PIXEL_INPUT, "index": 0}, "value", None),
+        (page.RUN_ID, "data", small_run.run_id)])
     response = viewer.post("/_dash-update-component", json=body)
 
     assert response.status_code == 403

@@ -1,8 +1,11 @@
 import dash
 import dash_bootstrap_components as dbc
 import pytest
+from dash import dcc
 
 from components import movie_player as player
+from components.graph_config import PNG_SCALE
+from components.review_exclusion import BANNER_ID
 from tests.components.tree import find, find_one, text
 
 
@@ -23,12 +26,26 @@ def test_a_galvanostatic_spot_with_its_movie_at_the_frame_of_the_url(page, small
     assert titles == ["galvanostatic (v2)", "irm (v1)", "sem (v1)"]
 
 
+def test_every_plot_of_the_spot_downloads_under_its_own_name(page, small_run):
+    for place, expected in (((0, 0), ["potential_time", "potential_charge"]),
+                            ((2, 0), ["voltammogram", "ce"])):
+        spot_id = small_run.spot_ids[place]
+        layout = page("spot").layout(spot_id=str(spot_id))
+        downloads = [graph.config["toImageButtonOptions"] for graph in find(layout)
+                     if isinstance(graph, dcc.Graph)]
+        assert [d["filename"] for d in downloads] == [
+            f"run_{small_run.run_id}_spot_{spot_id}_{name}" for name in expected]
+        assert all(d["scale"] == PNG_SCALE for d in downloads)
+
 def test_cv_excluded_and_unmeasured_spots(page, small_run):
     cv = page("spot").layout(spot_id=str(small_run.spot_ids[(2, 0)]))
     assert "Cyclic voltammogram" in text(cv) and "No movie" in text(cv)
     assert "CE (last cycle) 0.610" in text(cv)
     excluded = page("spot").layout(spot_id=str(small_run.spot_ids[(1, 2)]))
-    assert "Excluded in review: bubble in the meniscus" in text(excluded)
+    banner = find_one(excluded, id=BANNER_ID)  # the review panel's refresh updates it
+    assert "Excluded in review: bubble in the meniscus (ana," in " ".join(text(banner).split())
+    kept = page("spot").layout(spot_id=str(small_run.spot_ids[(0, 1)]))
+    assert text(find_one(kept, id=BANNER_ID)) == ""
     missed = page("spot").layout(spot_id=str(small_run.spot_ids[(1, 1)]))
     assert "No data for this spot" in text(missed) and not find(missed, id=player.IMAGE_ID)
     assert "Spot error: no contact within 12 µm" in text(missed)

@@ -74,19 +74,25 @@ def test_excluding_leaves_the_spot_out_of_trends_and_including_brings_it_back(pa
     assert "Excluded from trends" in text(alert) and (version, reason) == (1, "")
     low = condition_trends(small_run.url, small_run.run_id).conditions[0]
     assert low.n_excluded == 1 and low.stats["e_nuc_V"].mean == pytest.approx(-0.130)
-    _, status, exclude_disabled, include_disabled, _ = review.refresh(1, spot)
+    _, status, banner, exclude_disabled, include_disabled, _ = review.refresh(1, spot)
     assert "off-centre" in text(status) and (exclude_disabled, include_disabled) == (True, False)
+    banner = " ".join(text(banner).split())
+    assert "Excluded in review: off-centre (tester," in banner  # the page top, live
     alert, _, _ = review.exclusion_action(False, "was fine", spot, 1)
     assert "Included in trends and statistics again." in text(alert)
+    _, status, banner, *_ = review.refresh(2, spot)
+    assert "included again by tester" in text(status) and banner is None
     assert condition_trends(small_run.url, small_run.run_id).conditions[0].n_excluded == 0
 
 
 def test_spot_comments_and_replies(page, small_run):
     review, spot = page("_spot_review"), _spot(small_run)
-    alert, version, box = review.comment_action(None, "Halo around it", spot, 0)
+    post = page("_review_common").post_comment_action
+    alert, version, box = post(small_run.run_id, "Halo around it", None, 0,
+                               spot_id=spot["spot_id"])
     assert "Comment posted." in text(alert) and (version, box) == (1, "")
     (root,) = comment_thread(small_run.url, small_run.run_id, spot_id=spot["spot_id"])
-    alert, _, box = review.comment_action(root.id, "Seen on SEM too", spot, 1)
+    alert, _, box = post(small_run.run_id, "Seen on SEM too", root.id, 1, spot_id=spot["spot_id"])
     assert "Reply posted." in text(alert) and box is dash.no_update
     *_, thread = review.refresh(2, spot)
     assert "Halo around it" in text(thread) and "Seen on SEM too" in text(thread)

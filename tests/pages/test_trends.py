@@ -15,6 +15,9 @@ def test_trend_plots_and_the_per_condition_table(page, small_run):
     assert "-0.1380 ± 0.0113 (n=2)" in words  # mean ± sd of −0.130 and −0.146
     assert "1 / 1 of 3" in words and "above j_lim" in words
     assert "0.630 ± 0.028 (n=2)" in words
+    downloads = [graph.config["toImageButtonOptions"]["filename"] for graph in find(layout)
+                 if isinstance(graph, dcc.Graph)]
+    assert downloads[0] == f"run_{small_run.run_id}_trend_e_nuc_V_e_growth_V"
 
 
 def test_runs_without_values_and_bad_ids(page, small_run):
