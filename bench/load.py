@@ -2,7 +2,7 @@
 
     python bench/load.py [--seconds 30] [--viewers 20] [--think-ms 250]
                          [--server gunicorn|werkzeug] [--processes 2] [--json]
-    python bench/run.py load_20_viewers            (once "load" is in bench/run.py's MODULES)
+    python bench/run.py load                      (the same, as a topic of bench/run.py)
 
 The real app (:func:`app.create_app` on a temporary data folder, SQLite and the file broker)
 runs in its own process on 127.0.0.1 and a random port: gunicorn with 2 gthread workers × 8

@@ -40,7 +40,7 @@ from core.results.spot_table import spot_table
 from core.settings import Settings
 from core.storage.states import FINAL_RUN_STATES
 from pages._access import current_actor, requires
-from pages._context import data_dir, database_url
+from pages._context import data_dir, database_url, run_page
 from workers import guarded
 from workers.submit import run_progress
 
@@ -63,13 +63,7 @@ def submit_settings() -> Settings:
 
 
 def layout(run_id: str | None = None, **_query):
-    try:
-        run = run_header(database_url(), int(run_id))
-    except (TypeError, ValueError):
-        return create_error(f"{run_id!r} is not a run id", title="No such run")
-    except MeniscusError as error:
-        return create_error(str(error), title="No such run")
-    return run_view(run.id)
+    return run_page(run_id, lambda run: run_view(run.id))
 
 
 def active_layout(**_query):

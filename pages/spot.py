@@ -49,7 +49,6 @@ from components.feedback import create_empty_state, create_error
 from components.graph_config import graph_config
 from components.tnuc_map import create_tnuc_map_figure
 from core.analysis.parameters import (
-    COMPANION_KINDS,
     PARAMETERS,
     default_parameters,
     parameter_errors,
@@ -297,7 +296,8 @@ def _panel_box(title: str, child) -> html.Div:
 )
 @requires(Permission.REANALYSE)
 def rerun_analysis(_clicks, values, ids, scope, spot):
-    """Queue the kind (and its companion kinds) with the form's options as a new version."""
+    """Queue the kind with the form's options as a new version (its companion kinds, e.g.
+    the arrays of ``ce_irm``, are stored by the same task)."""
     kind = dash.ctx.triggered_id["kind"]
     options = {ident["name"]: value for ident, value in zip(ids, values, strict=True)}
     return request_reanalysis(spot, kind, options, every_spot=scope == "run")
@@ -321,11 +321,11 @@ def request_reanalysis(spot: dict, kind: str, options: dict, *, every_spot: bool
         return dbc.Alert(f"Version {latest.version} already ran with these options and this "
                          "software: nothing to re-run.", color="info"), dash.no_update
     try:
-        for queued_kind in (kind, *COMPANION_KINDS.get(kind, ())):
-            queued = guarded.reanalyse(current_actor(), spot["run_id"], kind=queued_kind,
-                                       parameters=options,
-                                       spot_id=None if every_spot else spot["spot_id"],
-                                       settings=submit_settings())
+        # one task stores the kind and its companion kinds (core.analysis.parameters)
+        queued = guarded.reanalyse(current_actor(), spot["run_id"], kind=kind,
+                                   parameters=options,
+                                   spot_id=None if every_spot else spot["spot_id"],
+                                   settings=submit_settings())
     except MeniscusError as error:
         return create_error(str(error), title="Not re-run"), dash.no_update
     after = latest.version if latest is not None else 0
