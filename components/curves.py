@@ -7,6 +7,8 @@ The E–t figure can carry a vertical ``frame-cursor`` line that the movie playe
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import plotly.graph_objects as go
 
@@ -39,21 +41,89 @@ def growth_window_s(t_nuc_s: float | None, end_s: float,
     return end_s - fraction * (end_s - t_nuc_s), end_s
 
 
-def focus_range_V(potential_V, e_nuc_V: float | None = None) -> list[float]:
+#: share of the record (from its start) taken as the contact transient and left out of the
+#: initial y range: the ≈ +1 V spike after contact decays within a few hundred ms (SEI and
+#: alloy formation), ~10 % of a 3–5 s screening record
+TRANSIENT_FRACTION = 0.1
+#: percentiles of the record after the transient that bound the y range (noise spikes clip)
+RANGE_PERCENTILES = (0.5, 99.5)
+#: padding below and above that range, in fractions of its span (the top one leaves room
+#: over the growth plateau for the clipped-transient note)
+RANGE_PADDING = (0.12, 0.3)
+#: smallest y span, V (a flat record would otherwise be drawn as pure noise)
+MIN_SPAN_V = 0.02
+#: name of the note shown where the contact transient leaves the top of the plot
+CLIP_NOTE_NAME = "clipped-transient"
+
+
+@dataclass(frozen=True)
+class FocusRange:
+    """Initial y range of an E–t or E–Q plot, V, and where the record leaves it at the top.
+
+    Attributes
+    ----------
+    low_V, high_V : float
+        The y range.
+    clipped_max_V : float or None
+        Highest potential of the record when it lies above ``high_V`` (the contact
+        transient), else None.
+    clip_index : int or None
+        Index of the last sample above ``high_V``: where the curve comes into view.
+    """
+
+    low_V: float
+    high_V: float
+    clipped_max_V: float | None = None
+    clip_index: int | None = None
+
+    @property
+    def range(self) -> list[float]:
+        return [self.low_V, self.high_V]
+
+
+def focus_range_V(time_s, potential_V, *marks_V: float | None) -> FocusRange:
     """Initial y range around where nucleation and growth happen, V.
 
-    The contact transient (≈ +1 V falling in a fraction of a second as SEI and alloy form)
-    would otherwise squash the nucleation dip into a few pixels; it runs off the top and a
-    double-click shows everything.
+    Bounded by the 0.5th and 99.5th percentiles of the record after its first
+    :data:`TRANSIENT_FRACTION` (the contact transient), widened to hold the marked
+    potentials ``marks_V`` (E_nuc, E_growth; None skipped), padded by :data:`RANGE_PADDING`.
+    The transient would otherwise squash the nucleation dip into a few pixels; it is
+    clipped, and :attr:`FocusRange.clipped_max_V` says how high it went.
     """
+    time_s = np.asarray(time_s, dtype=float)
     values = np.asarray(potential_V, dtype=float)
-    values = values[np.isfinite(values)]
-    if values.size == 0:
-        return [-1.0, 1.0]
-    low = float(values.min()) if e_nuc_V is None else min(float(values.min()), e_nuc_V)
-    high = float(np.percentile(values, 90))
-    span = max(high - low, 0.01)
-    return [low - 0.15 * span, high + 0.5 * span]
+    finite = np.isfinite(values) & np.isfinite(time_s)
+    if not finite.any():
+        return FocusRange(-1.0, 1.0)
+    start, end = time_s[finite][0], time_s[finite][-1]
+    settled = finite & (time_s >= start + TRANSIENT_FRACTION * (end - start))
+    if settled.sum() < 10:  # too short to tell the transient apart
+        settled = finite
+    low, high = np.percentile(values[settled], RANGE_PERCENTILES)
+    marks = [mark for mark in marks_V if mark is not None and np.isfinite(mark)]
+    low, high = min([low, *marks]), max([high, *marks])
+    span = max(high - low, MIN_SPAN_V)
+    centre_pad = (span - (high - low)) / 2
+    low = float(low - centre_pad - RANGE_PADDING[0] * span)
+    high = float(high + centre_pad + RANGE_PADDING[1] * span)
+    above = np.flatnonzero(finite & (values > high))
+    if above.size == 0:
+        return FocusRange(low, high)
+    return FocusRange(low, high, float(values[above].max()), int(above[-1]))
+
+
+def _show_range(figure: go.Figure, focus: FocusRange, x) -> None:
+    """Set the y range; where the record runs off the top, an arrow note at the point the
+    curve comes into view says how high it went."""
+    figure.update_yaxes(range=focus.range)
+    if focus.clipped_max_V is None:
+        return
+    figure.add_annotation(
+        name=CLIP_NOTE_NAME, x=float(x[focus.clip_index]), y=focus.high_V, yref="y",
+        text=f"▲ transient to {focus.clipped_max_V:+.2f} V (clipped)",
+        hovertext="The contact transient runs above the plot: double-click to see all.",
+        showarrow=False, xanchor="left", yanchor="top", xshift=6,
+        font={"size": 10, "color": "#6c757d"}, bgcolor="rgba(255,255,255,0.8)")
 
 
 def create_potential_time_figure(
@@ -73,7 +143,8 @@ def create_potential_time_figure(
                        hovertemplate="t = %{x:.3f} s<br>E = %{y:.4f} V<extra></extra>")
     _mark_features(figure, e_nuc_V, t_nuc_s, e_growth_V, growth_window, t_nuc_irm_s,
                    x_unit="s", x_digits=3)
-    figure.update_yaxes(range=focus_range_V(trace.potential_V, e_nuc_V))
+    _show_range(figure, focus_range_V(trace.time_s, trace.potential_V, e_nuc_V, e_growth_V),
+                trace.time_s)
     # the record's span: a cursor on a frame before landing must not stretch the axis
     figure.update_xaxes(range=[float(trace.time_s[0]), float(trace.time_s[-1])])
     if cursor_s is not None:
@@ -97,10 +168,12 @@ def create_potential_charge_figure(
         return None if time_s is None else float(e_q_curve(time_s, current_density_mA_cm2))
 
     figure = _base("Q (µAh/cm²)", "E (V vs Li/Li⁺)")
-    figure.add_scatter(x=e_q_curve(trace.time_s, current_density_mA_cm2), y=trace.potential_V,
+    charge_uAh_cm2 = e_q_curve(trace.time_s, current_density_mA_cm2)
+    figure.add_scatter(x=charge_uAh_cm2, y=trace.potential_V,
                        mode="lines", name="E", line={"color": LINE_COLOUR, "width": 1.3},
                        hovertemplate="Q = %{x:.3f} µAh/cm²<br>E = %{y:.4f} V<extra></extra>")
-    figure.update_yaxes(range=focus_range_V(trace.potential_V, e_nuc_V))
+    _show_range(figure, focus_range_V(trace.time_s, trace.potential_V, e_nuc_V, e_growth_V),
+                np.asarray(charge_uAh_cm2))
     window = None if growth_window is None else tuple(charge(t) for t in growth_window)
     _mark_features(figure, e_nuc_V, charge(t_nuc_s), e_growth_V, window, charge(t_nuc_irm_s),
                    x_unit="µAh/cm²", x_digits=3, x_name="Q")

@@ -6,13 +6,16 @@ numpy data. NaN becomes ``None`` (JSON null), which Plotly draws as an empty cel
 
 Review marks are drawn over the cells as two small marker traces (a few points each): spots
 excluded in review (grey ×) and spots with active flags (orange open diamond), with the reason
-or the flag kinds in their hover text; both carry the spot id as ``customdata`` too.
+or the flag kinds in their hover text; both carry the spot id as ``customdata`` too. A spot
+both excluded and flagged gets the × in the left and the diamond in the right part of its cell
+(each alone would hide the other), and each hover names the other mark as well.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from components.number_format import metric_format_spec
 from components.states import STATUS_COLOURS
 from core.results.grid_values import MetricGrid
 from core.results.metrics import METRICS, STATUS
@@ -22,6 +25,11 @@ GAP_LIMIT = 40
 EXCLUDED_MARKER = {"symbol": "x-thin", "color": "#555555",
                    "line": {"width": 2, "color": "#555555"}}
 FLAG_MARKER = {"symbol": "diamond-open", "color": "#E69F00", "line": {"width": 2}}
+#: sideways shift of the marks of a spot both excluded and flagged, in cell widths (the × to
+#: the left, the diamond to the right: 0.22 keeps both inside the cell and apart)
+BOTH_MARKS_SHIFT = 0.22
+#: fraction of the colour bar's height left free at its top for its title, below the toolbar
+COLORBAR_LEN = 0.85
 
 
 def create_heatmap(grid: MetricGrid) -> dict:
@@ -64,11 +72,25 @@ def _pitch(grid: MetricGrid) -> float:
     return float(abs(axes[0][1] - axes[0][0])) if axes else 1.0
 
 
+def _cell_width(grid: MetricGrid) -> float:
+    """Width of a cell, µm: the pitch of a grid; for explicit positions, the smallest gap
+    between two distinct x (or y) coordinates (1 µm for a single spot)."""
+    if grid.layout == "grid":
+        return _pitch(grid)
+    gaps = [np.diff(np.unique(axis)) for axis in (grid.x_um, grid.y_um)]
+    gaps = np.concatenate(gaps)
+    gaps = gaps[gaps > 0]
+    return float(gaps.min()) if gaps.size else 1.0
+
+
 def _mark_traces(grid: MetricGrid) -> list[dict]:
     """Marker overlays for excluded and flagged spots (none when no spot is marked)."""
     traces = []
-    for name, marks, marker in (("excluded", grid.excluded, EXCLUDED_MARKER),
-                                ("flagged", grid.flags, FLAG_MARKER)):
+    both = set(grid.excluded) & set(grid.flags)
+    shift = BOTH_MARKS_SHIFT * _cell_width(grid)
+    for name, marks, marker, side, other, other_marks in (
+            ("excluded", grid.excluded, EXCLUDED_MARKER, -1, "flagged", grid.flags),
+            ("flagged", grid.flags, FLAG_MARKER, +1, "excluded", grid.excluded)):
         if not marks:
             continue
         ids = np.fromiter(marks, dtype=np.int64, count=len(marks))
@@ -78,11 +100,15 @@ def _mark_traces(grid: MetricGrid) -> list[dict]:
         else:
             at = np.flatnonzero(np.isin(grid.spot_ids, ids))
             x, y, spots = grid.x_um[at], grid.y_um[at], grid.spot_ids[at]
+        doubled = np.isin(spots, np.fromiter(both, dtype=np.int64, count=len(both)))
+        x = x + side * shift * doubled
         size = 12 if max(grid.values.shape) <= GAP_LIMIT else 7
         traces.append({
             "type": "scatter", "mode": "markers", "name": name, "x": x.tolist(),
             "y": y.tolist(), "customdata": spots.tolist(),
-            "text": [marks[int(spot)] for spot in spots],
+            "text": [marks[int(spot)] + (f"<br><b>{other}</b>: {other_marks[int(spot)]}"
+                                         if int(spot) in both else "")
+                     for spot in spots],
             "marker": {**marker, "size": size},
             "hovertemplate": f"<b>{name}</b>: %{{text}}<extra>spot %{{customdata}}</extra>",
         })
@@ -112,7 +138,7 @@ def _hovertemplate(grid: MetricGrid, value: str) -> str:
     if grid.metric == STATUS:
         return f"%{{text}}<br>{where}"
     metric = METRICS[grid.metric]
-    number = f"%{{{value}:.{metric.digits}{'e' if metric.significant else 'f'}}}"
+    number = f"%{{{value}:{metric_format_spec(grid.metric)}}}"
     unit = f" {metric.unit}" if metric.unit else ""
     return f"%{{text}}<br>{metric.label} = {number}{unit}<br>{where}"
 
@@ -127,9 +153,11 @@ def _colour_options(grid: MetricGrid) -> dict:
         colour = STATUS_COLOURS.get(name, "#999999")
         scale += [[code / n, colour], [(code + 1) / n, colour]]
     return {"colorscale": scale, "zmin": -0.5, "zmax": n - 0.5,
+            # the bar ends below the top, so its title sits under Plotly's toolbar, not on it
             "colorbar": {"title": {"text": "status"}, "tickvals": list(range(n)),
                          "ticktext": [name.replace("_", " ") for name in grid.categories],
-                         "thickness": 14}}
+                         "thickness": 14, "len": COLORBAR_LEN, "y": 0,
+                         "yanchor": "bottom"}}
 
 
 def _grid_trace(grid: MetricGrid) -> dict:

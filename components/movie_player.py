@@ -74,7 +74,10 @@ def create_movie_player(spot_id: int, movie: MovieInfo, *, frame: int = 0,
 
 
 def _scale_bar(movie: MovieInfo):
-    """A bar of a round length (~1/5 of the field), sized in % so it scales with the image."""
+    """A bar of a round length (~1/5 of the field), sized in % so it scales with the image.
+
+    The length label sits above the bar on a dark plate (``.scale-bar-text`` in
+    ``assets/meniscus.css``), so it reads on bright and dark frames alike."""
     if not movie.pixel_size_nm:
         return None
     field_um = movie.shape[1] * movie.pixel_size_nm * 1e-3
@@ -82,6 +85,6 @@ def _scale_bar(movie: MovieInfo):
                   if length <= field_um / 4]
     length_um = candidates[-1] if candidates else field_um / 4
     return html.Div([
-        html.Div(className="scale-bar-line"),
         html.Div(f"{length_um:g} µm", className="scale-bar-text"),
+        html.Div(className="scale-bar-line"),
     ], className="scale-bar", style={"width": f"{100 * length_um / field_um:.2f}%"})

@@ -9,6 +9,7 @@ from dash import dcc, html
 from components.curves import create_potential_time_figure, create_voltammogram_figure
 from components.feedback import create_empty_state
 from components.graph_config import graph_config
+from core.storage.states import FINAL_RUN_STATES, RunState
 
 #: control button ids → (label, Bootstrap colour)
 CONTROLS = {
@@ -17,12 +18,13 @@ CONTROLS = {
     "run-abort-after": ("Abort after this spot", "warning"),
     "run-abort-now": ("Abort now", "danger"),
 }
-#: run state → control ids enabled in it (every other control is disabled)
-ENABLED = {
-    "queued": {"run-abort-after", "run-abort-now"},
-    "active": {"run-pause", "run-abort-after", "run-abort-now"},
-    "paused": {"run-resume", "run-abort-after", "run-abort-now"},
-    "interrupted": {"run-resume", "run-abort-after", "run-abort-now"},
+#: control id → the run states it acts on (disabled in every other state): pause an active
+#: run; resume a paused or interrupted one; abort any run that has not ended
+ENABLED_IN: dict[str, frozenset[RunState]] = {
+    "run-pause": frozenset({RunState.ACTIVE}),
+    "run-resume": frozenset({RunState.PAUSED, RunState.INTERRUPTED}),
+    "run-abort-after": frozenset(RunState) - FINAL_RUN_STATES,
+    "run-abort-now": frozenset(RunState) - FINAL_RUN_STATES,
 }
 #: shown under the (disabled) controls to a role that cannot control runs
 CONTROL_REFUSED_NOTE = "Viewers can't pause, resume or abort runs; ask an operator or admin."
@@ -41,10 +43,15 @@ def format_duration(seconds: float | None) -> str:
 
 
 def controls_disabled(state: str, *, allowed: bool) -> list[bool]:
-    """Disabled flag of each of :data:`CONTROLS`, in order, for a run in ``state``; all
-    disabled when the user may not control runs (``allowed`` False)."""
-    enabled = ENABLED.get(state, set()) if allowed else set()
-    return [key not in enabled for key in CONTROLS]
+    """Disabled flag of each of :data:`CONTROLS`, in order, for a run in ``state`` (a
+    :class:`RunState` value); all disabled when the user may not control runs (``allowed``
+    False, no :attr:`Permission.CONTROL`)."""
+    try:
+        run_state = RunState(state)
+    except ValueError:
+        raise ValueError(f"unknown run state {state!r}: expected one of "
+                         f"{', '.join(RunState)}") from None
+    return [not (allowed and run_state in ENABLED_IN[key]) for key in CONTROLS]
 
 
 def progress_numbers(progress: dict) -> tuple[float, str, str]:
@@ -62,10 +69,12 @@ def progress_numbers(progress: dict) -> tuple[float, str, str]:
 def create_run_controls(*, allowed: bool) -> html.Div:
     """Pause, resume and abort buttons (disabled until the first poll says the state); for a
     user who may not control runs (``allowed`` False) they stay disabled, with a note."""
-    buttons = html.Div([dbc.Button(label, id=key, color=colour, outline=key != "run-resume",
-                                   size="sm", disabled=True)
+    # all outlined: a filled button reads as "enabled" even when greyed out
+    # (``.run-controls`` in assets/meniscus.css fades the disabled ones further)
+    buttons = html.Div([dbc.Button(label, id=key, color=colour, outline=True, size="sm",
+                                   disabled=True)
                         for key, (label, colour) in CONTROLS.items()],
-                       className="d-flex flex-wrap gap-2 justify-content-lg-end")
+                       className="run-controls d-flex flex-wrap gap-2 justify-content-lg-end")
     if allowed:
         return buttons
     return html.Div([buttons, html.Div(CONTROL_REFUSED_NOTE, id="run-controls-note",
@@ -111,7 +120,8 @@ def create_latest_trace(detail) -> list:
     else:
         figure = create_potential_time_figure(detail.trace)
     figure.update_layout(height=280, uirevision=detail.spot_id,
-                         margin={"l": 60, "r": 10, "t": 10, "b": 40})
+                         # room at the top for Plotly's toolbar, off the curve
+                         margin={"l": 60, "r": 10, "t": 30, "b": 40})
     return [html.Div([dcc.Link(f"visit {detail.order + 1}", href=f"/spot/{detail.spot_id}"),
                       f" · {detail.condition} · {detail.state.replace('_', ' ')}"],
                      className="small text-muted"),

@@ -11,6 +11,7 @@ import dash_bootstrap_components as dbc
 import plotly.graph_objects as go
 from dash import html
 
+from components.number_format import MISSING, format_metric
 from core.results.sem_view import SizeHistogram
 
 #: outline colours: counted particles, other particles (too large, outside), footprint, ring
@@ -60,7 +61,8 @@ def create_sem_image_figure(image_id: int, *, image_shape: tuple[int, int],
         sizex=width_um, sizey=height_um, sizing="stretch", layer="below",
         xanchor="left", yanchor="top")
     figure.update_layout(
-        height=420, margin={"l": 50, "r": 10, "t": 10, "b": 40}, template="plotly_white",
+        # the top margin keeps Plotly's toolbar off the image
+        height=420, margin={"l": 50, "r": 10, "t": 30, "b": 40}, template="plotly_white",
         legend={"orientation": "h", "y": -0.15, "x": 0},
         xaxis={"title": {"text": "x (µm)"}, "range": [-px_um / 2, width_um - px_um / 2],
                "showgrid": False, "zeroline": False, "constrain": "domain"},
@@ -100,19 +102,22 @@ def create_size_histogram_figure(histogram: SizeHistogram) -> go.Figure:
 
 
 def create_sem_numbers(results: dict) -> dbc.Table:
-    """Count, density and diameters of the whole footprint, its edge and its centre."""
+    """Count, density and diameters of the whole footprint, its edge and its centre; densities
+    with 3 significant digits and diameters with 1 decimal, as everywhere in the app
+    (:mod:`components.number_format`)."""
     regions = (("footprint", results), ("edge", results.get("edge") or {}),
                ("centre", results.get("centre") or {}))
     header = html.Thead(html.Tr([html.Th(text) for text in (
         "region", "count", "density (cm⁻²)", "mean d (nm)", "sd d (nm)")]))
     body = html.Tbody([
         html.Tr([html.Td(name), html.Td(_text(region.get("count"), "d")),
-                 html.Td(_text(region.get("density_per_cm2"), ".3g")),
-                 html.Td(_text(region.get("mean_diameter_nm"), ".1f")),
-                 html.Td(_text(region.get("sd_diameter_nm"), ".1f"))])
+                 html.Td(format_metric("density_per_cm2", region.get("density_per_cm2"))),
+                 html.Td(format_metric("mean_diameter_nm", region.get("mean_diameter_nm"))),
+                 # the spread in the mean's unit and decimals
+                 html.Td(format_metric("mean_diameter_nm", region.get("sd_diameter_nm")))])
         for name, region in regions])
     return dbc.Table([header, body], size="sm", className="small mb-1")
 
 
 def _text(value, spec: str) -> str:
-    return "—" if value is None else format(value, spec)
+    return MISSING if value is None else format(value, spec)

@@ -12,6 +12,7 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, callback, dcc, html
 
 from components.feedback import create_empty_state, create_error
+from components.graph_config import graph_config
 from components.sem_view import (
     create_sem_image_figure,
     create_sem_numbers,
@@ -27,7 +28,6 @@ from pages._context import database_url
 
 PICKER_ID = "spot-sem-picker"
 BODY_ID = "spot-sem-body"
-GRAPH_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png"}}
 
 
 def create_spot_sem_section(spot_id: int, run_id: int) -> html.Div:
@@ -74,10 +74,12 @@ def sem_image_body(image_id: int) -> list:
     side = [create_sem_numbers(results), html.Div(_caption(results, analysis.version),
                                                   className="small text-muted mb-2")]
     if histogram is not None:
-        side.append(dcc.Graph(figure=create_size_histogram_figure(histogram),
-                              config=GRAPH_CONFIG))
+        side.append(dcc.Graph(
+            figure=create_size_histogram_figure(histogram),
+            config=graph_config(f"sem_{image_id}_particle_sizes")))
     return [dbc.Row([
-        dbc.Col(dcc.Graph(figure=figure, config=GRAPH_CONFIG), lg=7),
+        dbc.Col(dcc.Graph(figure=figure, config=graph_config(f"sem_{image_id}_particles")),
+                lg=7),
         dbc.Col(side, lg=5),
     ], className="g-3")]
 

@@ -50,10 +50,10 @@ from workers import guarded
 dash.register_page(__name__, path="/design", name="Design", title="Design · Meniscus")
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-#: template key → (menu label, file)
+#: template key → (menu label, file); labels short enough to read whole in the toolbar
 TEMPLATES = {
-    "article_screen": ("Article screen: 8 current densities × 8", "article_screen.yaml"),
-    "constant_charge": ("Article constant-charge series (1 × 3)", "constant_charge.yaml"),
+    "article_screen": ("Article screen: 8 j × 8 repeats", "article_screen.yaml"),
+    "constant_charge": ("Article constant charge: 3 j", "constant_charge.yaml"),
 }
 DEFAULT_TEMPLATE = "article_screen"
 
@@ -293,6 +293,7 @@ def _toolbar() -> html.Div:
     return html.Div([
         html.H3("Design a grid", className="mb-0 me-auto"),
         dbc.Select(id="design-template", value=DEFAULT_TEMPLATE, className="w-auto",
+                   style={"minWidth": "17rem"},
                    options=[{"label": label, "value": key}
                             for key, (label, _) in TEMPLATES.items()]),
         dcc.Upload(dbc.Button("Load YAML…", color="secondary", outline=True),

@@ -3,6 +3,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 from components.curves import (
+    CLIP_NOTE_NAME,
     CURSOR_NAME,
     create_ce_figure,
     create_intensity_figure,
@@ -55,10 +56,41 @@ def test_no_markers_when_the_spot_never_nucleated():
     assert [trace.name for trace in figure.data] == ["E"] and not figure.layout.shapes
 
 
-def test_initial_range_frames_the_dip_not_the_contact_transient():
-    low, high = focus_range_V(POTENTIAL_V, -0.15)
-    assert low < -0.15 < -0.07 < high < 0.5
-    assert focus_range_V([np.nan]) == [-1.0, 1.0]
+def test_initial_range_frames_the_dip_and_plateau_not_the_contact_transient():
+    focus = focus_range_V(TIME_S, POTENTIAL_V, -0.15, -0.07)
+    dip_to_plateau = -0.07 - -0.15
+    # the dip and the plateau fill most of the height, with room above the plateau
+    assert focus.low_V < -0.15 < -0.07 < focus.high_V < 0.0
+    assert (-0.07 - -0.15) / (focus.high_V - focus.low_V) > 0.5
+    assert focus.high_V - -0.07 > 0.2 * dip_to_plateau
+    # the +1 V transient is clipped, and where it comes into view is known
+    assert focus.clipped_max_V == pytest.approx(0.93)
+    assert POTENTIAL_V[focus.clip_index] > focus.high_V >= POTENTIAL_V[focus.clip_index + 1]
+
+
+def test_marked_potentials_stay_in_view_even_outside_the_record_percentiles():
+    focus = focus_range_V(TIME_S, POTENTIAL_V, -0.4, None)
+    assert focus.low_V < -0.4
+
+
+def test_a_record_without_transient_is_not_clipped_and_a_flat_one_gets_a_minimum_span():
+    flat = np.full_like(TIME_S, -0.05)
+    focus = focus_range_V(TIME_S, flat)
+    assert focus.clipped_max_V is None and focus.clip_index is None
+    assert focus.high_V - focus.low_V >= 0.02 and focus.low_V < -0.05 < focus.high_V
+    assert focus_range_V(TIME_S[:1], [np.nan]).range == [-1.0, 1.0]
+
+
+def test_e_t_and_e_q_show_the_clipped_transient_and_keep_the_markers_in_view():
+    for figure in (create_potential_time_figure(TRACE, **MARKS),
+                   create_potential_charge_figure(TRACE, 0.78, **MARKS)):
+        low, high = figure.layout.yaxis.range
+        assert low < -0.15 and -0.07 < high < 0.0
+        (note,) = [a for a in figure.layout.annotations if a.name == CLIP_NOTE_NAME]
+        assert "transient to +0.93 V (clipped)" in note.text and note.y == high
+        assert "double-click" in note.hovertext
+    e_t_note = create_potential_time_figure(TRACE).layout.annotations[0]
+    assert 0.1 < e_t_note.x < 0.5  # where the decaying transient enters the plot, s
 
 
 def test_growth_window_is_the_last_fraction_after_nucleation():

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 from numpy.testing import assert_array_equal
 from plotly.io.json import to_json_plotly
 
@@ -96,3 +97,40 @@ def test_excluded_and_flagged_spots_get_marker_overlays_with_their_reasons():
     assert figure["layout"]["xaxis"]["range"] == [-5.5, 16.5]
     assert figure["layout"]["yaxis"]["range"] == [16.5, -5.5]
     assert len(create_heatmap(base)["data"]) == 1  # nothing marked: no overlay
+
+
+def test_a_spot_both_excluded_and_flagged_shows_both_marks_side_by_side():
+    base = _grid()
+    marked = MetricGrid(**{**base.__dict__, "excluded": {9: "bubble", 7: "dust"},
+                           "flags": {9: "thick deposit"}})
+    excluded, flagged = create_heatmap(marked)["data"][1:]
+    # spot 9 (x 0 µm, pitch 11 µm) carries both: × at −0.22 pitch, diamond at +0.22 pitch
+    at = excluded["customdata"].index(9)
+    assert excluded["x"][at] == pytest.approx(-0.22 * 11.0)
+    assert flagged["x"] == [pytest.approx(0.22 * 11.0)] and flagged["y"] == [11.0]
+    assert excluded["x"][excluded["customdata"].index(7)] == 0.0  # excluded only: centred
+    # each hover names the other mark too
+    assert excluded["text"][at] == "bubble<br><b>flagged</b>: thick deposit"
+    assert flagged["text"] == ["thick deposit<br><b>excluded</b>: bubble"]
+
+
+def test_marks_on_explicit_positions_shift_by_a_fraction_of_the_closest_spacing():
+    base = _grid(layout="positions")  # x 0, 5, 1, 2 µm: closest spacing 1 µm
+    marked = MetricGrid(**{**base.__dict__, "excluded": {10: "bubble"},
+                           "flags": {10: "dendrite"}})
+    excluded, flagged = create_heatmap(marked)["data"][1:]
+    assert excluded["x"] == [pytest.approx(2.0 - 0.22)]
+    assert flagged["x"] == [pytest.approx(2.0 + 0.22)]
+
+
+def test_status_colour_bar_title_stays_below_the_toolbar():
+    values = np.array([[0.0, np.nan], [2.0, 1.0]])
+    colorbar = create_heatmap(_grid("status", values))["data"][0]["colorbar"]
+    assert colorbar["title"]["text"] == "status"
+    assert colorbar["yanchor"] == "bottom" and colorbar["y"] + colorbar["len"] <= 0.9
+
+
+def test_density_hover_has_three_significant_digits():
+    values = np.array([[1.5e9, np.nan], [1.58e9, 2e9]])
+    trace = create_heatmap(_grid("density_per_cm2", values))["data"][0]
+    assert "particle density = %{z:.2e} cm⁻²" in trace["hovertemplate"]

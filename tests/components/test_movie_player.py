@@ -38,5 +38,7 @@ def test_scale_bar_is_a_round_length_sized_against_the_field():
     # field 250 px × 40 nm = 10 µm → 2 µm bar = 20 % of the width
     assert bar.style == {"width": "20.00%"}
     assert "2 µm" in text(bar)
+    # the label comes first: it sits above the bar, not on it
+    assert [child.className for child in bar.children] == ["scale-bar-text", "scale-bar-line"]
     without = MovieInfo(5, (10, 10), np.arange(5.0), 0, None)
     assert not find(player.create_movie_player(3, without), className="scale-bar")

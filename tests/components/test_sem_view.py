@@ -65,4 +65,5 @@ def test_the_numbers_table_has_the_footprint_its_edge_and_its_centre():
                "centre": {"count": 7}}
     words = text(create_sem_numbers(results))
     assert "footprint 12 1.52e+09 61.4 —" in words
-    assert "edge 5 2e+09 — —" in words and "centre 7 — — —" in words
+    # one density format (3 significant digits), never 2e+09 beside 1.52e+09
+    assert "edge 5 2.00e+09 — —" in words and "centre 7 — — —" in words

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from dash import dcc
 
 from core.results.sem_import import import_sem_file
@@ -42,6 +44,14 @@ def test_an_analysed_image_shows_outlines_histogram_and_numbers(page, small_run,
     assert "9.77 nm/px (metadata: TIFF resolution)" in words
     assert "footprint" in words and "edge" in words and "centre" in words
     assert find_one(layout, id="spot-sem-picker").style == {"display": "none"}
+    # every density of the SEM table has 3 significant digits
+    densities = re.findall(r"\d[.\d]*e[+-]\d+", text(find_one(layout, id="spot-sem-body")))
+    assert len(densities) >= 3
+    assert all(re.fullmatch(r"\d\.\d\de[+-]\d\d", d) for d in densities), densities
+    # downloads are named after the image
+    names = {g.config["toImageButtonOptions"]["filename"] for g in find(layout)
+             if isinstance(g, dcc.Graph)}
+    assert {f"sem_{image_id}_particles", f"sem_{image_id}_particle_sizes"} <= names
 
 
 def test_the_picker_switches_between_images_and_shows_queued_ones(page, small_run, tmp_path):
