@@ -10,6 +10,7 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from components.number_format import format_metric
 from core.analysis.parameters import ParameterSpec, is_companion_kind
 from core.results.metrics import METRICS
 from core.results.spot_detail import AnalysisInfo, AnalysisVersion
@@ -79,7 +80,8 @@ def _flatten(mapping: dict, prefix: str = "") -> list[tuple[str, str]]:
         if isinstance(value, dict):
             rows += _flatten(value, f"{name}.")
         elif isinstance(value, float):
-            rows.append((name, f"{value:.6g}"))
+            # a metric reads as on the cards and heatmaps; other numbers keep 6 digits
+            rows.append((name, format_metric(key, value) if key in METRICS else f"{value:.6g}"))
         elif isinstance(value, list):
             rows.append((name, f"[{len(value)} values]" if len(value) > 6 else str(value)))
         else:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import plotly.graph_objects as go
 
+from components.number_format import MISSING, format_metric
 from core.results.metrics import METRICS
 from core.results.trends import ConditionTrend, Trends
 
@@ -62,14 +63,12 @@ def create_trend_plot(trends: Trends, plot: TrendPlot) -> go.Figure:
 def format_mean_sd(condition: ConditionTrend, key: str) -> str:
     """``mean ± sd (n=…)`` of metric ``key`` over the condition's repeats, in the metric's
     unit and digits; ``—`` without a value (the sd is left out for a single value)."""
-    stat, metric = condition.stats[key], METRICS[key]
+    stat = condition.stats[key]
     if stat.mean is None:
-        return "—"
-    code = "e" if metric.significant else "f"
-    digits = metric.digits - 1 if metric.significant else metric.digits
-    text = f"{stat.mean:.{digits}{code}}"
+        return MISSING
+    text = format_metric(key, stat.mean)
     if stat.sd is not None:
-        text += f" ± {stat.sd:.{digits}{code}}"
+        text += f" ± {format_metric(key, stat.sd)}"
     return f"{text} (n={stat.n})"
 
 
