@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -47,8 +48,7 @@ def _free_port() -> int:
 def demo_app(tmp_path_factory):
     """(base URL, run id) of the app serving a freshly seeded demo data folder."""
     data_dir = tmp_path_factory.mktemp("e2e-data")
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    env.pop("DATABASE_URL", None)
+    env = app_environment()
     # two repeats keep the test short; the documentation screenshots show the full demo
     repeats = "3" if os.environ.get("MENISCUS_SCREENSHOT_DIR") else "2"
     seeded = subprocess.run([sys.executable, "scripts/seed_demo.py", "--data-dir", str(data_dir),
@@ -62,20 +62,52 @@ def demo_app(tmp_path_factory):
                                 "MENISCUS_PASSWORD": DEMO_USER[1]},
                            stdin=subprocess.DEVNULL, timeout=120)
     assert added.returncode == 0, added.stderr
+    with served_app(data_dir, env, login=DEMO_USER) as base:
+        yield base, run_id
+
+
+def app_environment() -> dict[str, str]:
+    """This process' environment for an app subprocess: embedded (no database or broker
+    server named), importing this checkout."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    for key in ("DATABASE_URL", "CELERY_BROKER_URL", "MENISCUS_DATABASE_URL",
+                "MENISCUS_CELERY_BROKER_URL"):
+        env.pop(key, None)
+    return env
+
+
+@contextmanager
+def served_app(data_dir: Path, env: dict[str, str], *, login: tuple[str, str] | None = None,
+               browser=None):
+    """``python app.py`` on ``data_dir`` at a free port; yields its base URL.
+
+    The browser logs in there as ``login`` (default: the first-run admin). Afterwards the
+    app is stopped, and so are the embedded workers it started: they run in their own
+    session to outlive a web restart, so nothing else would stop them. ``browser``, when
+    given, is sent to a blank page first, so that no page of this app keeps polling it.
+    """
+    from core.settings import Settings
+    from workers.embedded import stop_workers
+
     port = _free_port()
     log = (data_dir / "app.log").open("w")
     server = subprocess.Popen(
         [sys.executable, "app.py", "--data-dir", str(data_dir), "--port", str(port)],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
-    LOGINS[base] = DEMO_USER
+    if login is not None:
+        LOGINS[base] = login
     try:
         _wait_until_up(base, server, data_dir / "app.log")
-        yield base, run_id
+        yield base
     finally:
+        if browser is not None:
+            browser.get("about:blank")
+            browser.get_log("browser")  # nor leave its errors to the next test
         server.terminate()
         server.wait(timeout=20)
         log.close()
+        stop_workers(Settings(data_dir=data_dir), timeout_s=10)
 
 
 def _wait_until_up(base: str, server: subprocess.Popen, log: Path, timeout_s: float = 60):

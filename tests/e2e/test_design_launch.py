@@ -8,9 +8,6 @@ the Admin page (accounts and the audit log of what just happened).
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from urllib.parse import urlsplit
 
@@ -22,7 +19,7 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from tests.e2e.conftest import LOGINS, ROOT, _free_port, _log_in_when_asked, _wait_until_up
+from tests.e2e.conftest import LOGINS, _log_in_when_asked, app_environment, served_app
 
 pytestmark = pytest.mark.slow
 
@@ -38,30 +35,9 @@ return [...document.querySelectorAll('#admin-audit tbody tr')].some(row =>
 @pytest.fixture(scope="module")
 def fresh_app(tmp_path_factory, browser):
     """Base URL of the app on an empty data folder; its embedded workers stopped after."""
-    from core.settings import Settings
-    from workers.embedded import stop_workers
-
     data_dir = tmp_path_factory.mktemp("launch-data")
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    for key in ("DATABASE_URL", "CELERY_BROKER_URL", "MENISCUS_DATABASE_URL",
-                "MENISCUS_CELERY_BROKER_URL"):
-        env.pop(key, None)
-    port = _free_port()
-    log = (data_dir / "app.log").open("w")
-    server = subprocess.Popen(
-        [sys.executable, "app.py", "--data-dir", str(data_dir), "--port", str(port)],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_up(base, server, data_dir / "app.log")
+    with served_app(data_dir, app_environment(), browser=browser) as base:
         yield base
-    finally:
-        browser.get("about:blank")  # no page of this app keeps polling it once it is gone
-        browser.get_log("browser")  # nor leaves its errors to the next test
-        server.terminate()
-        server.wait(timeout=20)
-        log.close()
-        stop_workers(Settings(data_dir=data_dir))
 
 
 def _wait(driver, condition, timeout_s: float = 20):

@@ -3,9 +3,6 @@ session has ended goes to the login page and comes back after it."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -13,7 +10,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from tests.e2e.conftest import ROOT, _free_port, _log_in_when_asked, _wait_until_up
+from tests.e2e.conftest import _log_in_when_asked, app_environment, served_app
 
 pytestmark = pytest.mark.slow
 
@@ -28,22 +25,8 @@ fetch("/_dash-update-component", {method: "POST", headers: {"Content-Type":
 def empty_app(tmp_path_factory, browser):
     """Base URL of the app on an empty data folder (its first-run admin logs in)."""
     data_dir = tmp_path_factory.mktemp("expiry-data")
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    for key in ("DATABASE_URL", "MENISCUS_DATABASE_URL"):
-        env.pop(key, None)
-    port = _free_port()
-    log = (data_dir / "app.log").open("w")
-    server = subprocess.Popen(
-        [sys.executable, "app.py", "--data-dir", str(data_dir), "--port", str(port)],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_up(base, server, data_dir / "app.log")
+    with served_app(data_dir, app_environment(), browser=browser) as base:
         yield base
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
-        log.close()
 
 
 def _wait(driver, condition, timeout_s: float = 20):
