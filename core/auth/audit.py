@@ -6,13 +6,13 @@ Allowed events that name a run are that run's activity feed (:func:`run_activity
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from core.auth.roles import Actor
 from core.storage.db import session_scope
-from core.storage.models import AuditEvent
+from core.storage.models import AuditEvent, utcnow
 
 ALLOWED = "allowed"
 DENIED = "denied"
@@ -74,3 +74,19 @@ def list_events(
 def run_activity(url: str, run_id: int, *, limit: int = 200) -> list[Event]:
     """What people did on a run (comments, flags, exclusions, tags, launch, abort...)."""
     return list_events(url, run_id=run_id, outcome=ALLOWED, limit=limit)
+
+
+def prune_refusals(url: str, *, older_than_days: float, now: datetime | None = None) -> int:
+    """Delete refused and failed events older than ``older_than_days`` days; return how many.
+
+    Allowed events are kept whatever their age: they are the runs' activity feeds and the
+    record of who launched, aborted, excluded or re-analysed what. Refusals pile up with every
+    anonymous request, so a server prunes them now and then (``python -m core audit prune``).
+    """
+    if not older_than_days > 0:
+        raise ValueError(f"older_than_days = {older_than_days}: it must be above 0 days")
+    cutoff = (now or utcnow()) - timedelta(days=older_than_days)
+    with session_scope(url) as session:
+        result = session.execute(delete(AuditEvent).where(
+            AuditEvent.outcome.in_((DENIED, FAILED)), AuditEvent.at < cutoff))
+        return result.rowcount or 0

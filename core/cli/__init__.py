@@ -36,6 +36,7 @@ COMMAND_MODULES = (
     "core.cli.simulate_movie",
     "core.cli.simulate_sem",
     "core.cli.users",
+    "core.cli.audit",
 )
 
 #: first words that hold several commands: one-line help and the longer description
@@ -47,6 +48,10 @@ GROUPS = {
     "simulate": (
         "write a simulated record and its ground truth",
         "Simulate one record with the digital twin; writes FILE and FILE.truth.json.",
+    ),
+    "audit": (
+        "look after the audit log: prune",
+        "Look after the web app's audit log in the settings' database.",
     ),
     "users": (
         "manage accounts: add, list, set-role, passwd, deactivate, token",

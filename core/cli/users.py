@@ -20,7 +20,7 @@ ROLES = ("viewer", "operator", "admin")
 PASSWORD_VARIABLE = "MENISCUS_PASSWORD"
 
 
-def _database_url() -> str:
+def settings_database_url() -> str:
     """The settings' database (``DATABASE_URL`` or the SQLite file), brought up to date."""
     from core.settings import get_settings
     from core.storage.db import upgrade_database
@@ -66,7 +66,7 @@ def _token_arguments(parser: argparse.ArgumentParser) -> None:
 def run_add(args: argparse.Namespace) -> int:
     from core.auth.users import add_user
 
-    url = _database_url()
+    url = settings_database_url()
     add_user(url, args.name, args.role, read_new_password(args.name))
     print(f"added {args.name} ({args.role})")
     return 0
@@ -75,7 +75,7 @@ def run_add(args: argparse.Namespace) -> int:
 def run_list(_args: argparse.Namespace) -> int:
     from core.auth.users import list_users
 
-    accounts = list_users(_database_url())
+    accounts = list_users(settings_database_url())
     if not accounts:
         print(f"no accounts yet: {PROG} users add NAME --role admin")
         return 0
@@ -88,7 +88,7 @@ def run_list(_args: argparse.Namespace) -> int:
 def run_set_role(args: argparse.Namespace) -> int:
     from core.auth.users import set_role
 
-    set_role(_database_url(), args.name, args.role)
+    set_role(settings_database_url(), args.name, args.role)
     print(f"{args.name} is now {args.role}")
     return 0
 
@@ -96,7 +96,7 @@ def run_set_role(args: argparse.Namespace) -> int:
 def run_passwd(args: argparse.Namespace) -> int:
     from core.auth.users import AccountError, list_users, set_password
 
-    url = _database_url()
+    url = settings_database_url()
     if args.name not in {a.name for a in list_users(url)}:
         raise AccountError(f"no user named {args.name!r}")
     set_password(url, args.name, read_new_password(args.name))
@@ -107,7 +107,7 @@ def run_passwd(args: argparse.Namespace) -> int:
 def run_deactivate(args: argparse.Namespace) -> int:
     from core.auth.users import deactivate
 
-    deactivate(_database_url(), args.name)
+    deactivate(settings_database_url(), args.name)
     print(f"deactivated {args.name}; their browser sessions are ended")
     return 0
 
@@ -115,7 +115,7 @@ def run_deactivate(args: argparse.Namespace) -> int:
 def run_token(args: argparse.Namespace) -> int:
     from core.auth.tokens import create_token
 
-    token = create_token(_database_url(), args.name, args.label)
+    token = create_token(settings_database_url(), args.name, args.label)
     print(token)
     print(f"(API token for {args.name}: shown once, keep it secret; send it as "
           "'Authorization: Bearer <token>')", file=sys.stderr)

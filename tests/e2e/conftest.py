@@ -192,3 +192,23 @@ def screenshot_dir(tmp_path_factory) -> Path:
     path = Path(folder) if folder else tmp_path_factory.mktemp("screenshots")
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed browser test reports where the browser was: its URL, the start of the page's
+    text and the browser's console log (otherwise only a bare TimeoutException is left)."""
+    outcome = yield
+    report = outcome.get_result()
+    driver = item.funcargs.get("browser") if hasattr(item, "funcargs") else None
+    if report.when != "call" or not report.failed or driver is None:
+        return
+    try:
+        page = driver.execute_script("return document.body ? document.body.innerText : ''")
+        logs = driver.get_log("browser")
+        report.sections.append(("browser", f"url: {driver.current_url}\n"
+                                           f"page text:\n{page[:2000]}\n"
+                                           f"console:\n" + "\n".join(
+                                               f"{e['level']}: {e['message']}" for e in logs)))
+    except Exception as error:  # the browser itself may be what failed
+        report.sections.append(("browser", f"could not read the browser: {error!r}"))

@@ -243,7 +243,8 @@ def test_impossible_simulation_is_one_line(capsys, tmp_path):
 
 def test_every_command_module_registers_distinct_commands():
     commands = load_commands()
-    assert len(commands) == len(COMMAND_MODULES) - 1 + 6  # core.cli.users holds a group of 6
+    # core.cli.users holds a group of 6 commands, core.cli.audit a group of 1
+    assert len(commands) == len(COMMAND_MODULES) - 2 + 6 + 1
     paths = [c.path for c in commands]
     assert len(set(paths)) == len(paths)
     assert set(paths) == {
@@ -258,7 +259,7 @@ def test_every_command_module_registers_distinct_commands():
         ("simulate", "sem"),
         ("export",),
         ("users", "add"), ("users", "list"), ("users", "set-role"), ("users", "passwd"),
-        ("users", "deactivate"), ("users", "token"),
+        ("users", "deactivate"), ("users", "token"), ("audit", "prune"),
     }
 
 

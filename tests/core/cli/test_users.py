@@ -71,3 +71,24 @@ def test_a_token_is_printed_once_and_resolves_to_the_user(users_cli):
     assert result.returncode == 0 and "shown once" in result.stderr
     token = result.stdout.strip()
     assert resolve_token(users_cli.url, token).name == "dee"
+
+
+def test_audit_prune_from_the_shell_keeps_activity(users_cli, tmp_path):
+    import subprocess as sp
+
+    from core.auth.audit import ALLOWED, DENIED, list_events, record_event
+
+    users_cli("list")  # creates the database
+    record_event(users_cli.url, None, "request", DENIED)
+    record_event(users_cli.url, None, "comment", ALLOWED, run_id=1)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "MENISCUS_DATA_DIR": str(tmp_path)}
+    env.pop("DATABASE_URL", None)
+    pruned = sp.run([sys.executable, "-m", "core", "audit", "prune", "--older-than-days",
+                     "0.0000001"], cwd=ROOT, env=env, capture_output=True, text=True,
+                    timeout=120)
+    assert pruned.returncode == 0, pruned.stderr
+    assert pruned.stdout.startswith("deleted 1 refused or failed events")
+    assert [e.outcome for e in list_events(users_cli.url)] == [ALLOWED]
+    refused = sp.run([sys.executable, "-m", "core", "audit", "prune", "--older-than-days",
+                      "0"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 2 and "must be above 0" in refused.stderr
