@@ -160,7 +160,7 @@ def _check_callback(url: str, actor: Actor) -> Response | None:
     if not isinstance(output, str):
         return _audited_refusal(url, actor, 400, "callback request without an 'output' in its "
                                                  "JSON body", reason="malformed callback body")
-    permission = callback_permissions(current_app.extensions["meniscus_dash_app"]).get(output)
+    permission = callback_permission(current_app.extensions["meniscus_dash_app"], output)
     if permission is None:
         record_event(url, actor, "callback", DENIED, target=output,
                      detail={"reason": "the callback declares no permission"})
@@ -170,23 +170,31 @@ def _check_callback(url: str, actor: Actor) -> Response | None:
     return None
 
 
+def callback_permission(dash_app, output: str) -> Permission | None:
+    """The permission the server-side callback of ``output`` (the key in Dash's callback map
+    and a callback request's ``output``) declared with ``@requires``; None for an unknown
+    output, a clientside callback, or one that declared none. Dash's own page router is VIEW.
+    """
+    if dash_app is None:
+        return None
+    # Dash moves callbacks registered by modules into the app's map at its first request
+    spec = dash_app.callback_map.get(output) or GLOBAL_CALLBACK_MAP.get(output) or {}
+    function = spec.get("callback")
+    if function is None:
+        return None
+    permission = declared_permission(function)
+    if permission is None and _is_dash_router(output, function):
+        return Permission.VIEW
+    return permission
+
+
 def callback_permissions(dash_app) -> dict[str, Permission]:
-    """Output key (as in Dash's callback map and a callback request's ``output``) → the
-    permission its server-side callback declared with ``@requires``. Callbacks that declared
-    none, and browser-side (clientside) ones, are absent."""
+    """Output key → declared permission of every server-side callback that declared one."""
     if dash_app is None:
         return {}
-    table: dict[str, Permission] = {}
-    for output, spec in {**GLOBAL_CALLBACK_MAP, **dash_app.callback_map}.items():
-        function = spec.get("callback")
-        if function is None:
-            continue
-        permission = declared_permission(function)
-        if permission is None and _is_dash_router(output, function):
-            permission = Permission.VIEW
-        if permission is not None:
-            table[output] = permission
-    return table
+    table = {output: callback_permission(dash_app, output)
+             for output in server_callbacks(dash_app)}
+    return {output: permission for output, permission in table.items() if permission}
 
 
 def server_callbacks(dash_app) -> dict[str, object]:
