@@ -15,6 +15,7 @@ from flask import current_app
 from components.feedback import create_error
 from core.errors import MeniscusError
 from core.results.runs import RunRow, run_header
+from core.settings import Settings
 
 
 def database_url() -> str:
@@ -25,6 +26,12 @@ def database_url() -> str:
 def data_dir() -> Path:
     """Root folder of the spot files."""
     return Path(current_app.config["MENISCUS_DATA_DIR"])
+
+
+def submit_settings() -> Settings:
+    """Settings for :mod:`workers.submit` and :mod:`workers.guarded` that point at the app's
+    database and data folder (the broker still comes from the environment)."""
+    return Settings(data_dir=data_dir(), database_url=database_url())
 
 
 def run_page(run_id: str | None, build: Callable[[RunRow], Component], *,

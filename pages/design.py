@@ -43,8 +43,7 @@ from core.results.runs import run_filter_options
 from core.storage.ledger import InstrumentBusy
 from core.units import UAH_PER_CM2_IN_MC_PER_CM2
 from pages._access import current_actor, requires
-from pages._context import database_url
-from pages.run import submit_settings
+from pages._context import database_url, submit_settings
 from workers import guarded
 
 dash.register_page(__name__, path="/design", name="Design", title="Design · Meniscus")

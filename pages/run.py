@@ -37,10 +37,9 @@ from core.results.metrics import STATUS
 from core.results.runs import RunFilter, list_runs, run_header
 from core.results.spot_detail import spot_detail
 from core.results.spot_table import spot_table
-from core.settings import Settings
 from core.storage.states import FINAL_RUN_STATES
 from pages._access import current_actor, requires
-from pages._context import data_dir, database_url, run_page
+from pages._context import data_dir, database_url, run_page, submit_settings
 from workers import guarded
 from workers.submit import run_progress
 
@@ -53,13 +52,6 @@ END_COLOURS = {"completed": "success", "failed": "danger", "aborted": "secondary
 HOLDING_STATES = ("queued", "active", "paused", "interrupted")
 #: spot states whose data were saved (the "latest spot" is the last of these to be visited)
 MEASURED_STATES = frozenset({"done", "failed", "interrupted"})
-
-
-
-def submit_settings() -> Settings:
-    """Settings for :mod:`workers.submit` that point at the app's database and data folder
-    (the broker still comes from the environment)."""
-    return Settings(data_dir=data_dir(), database_url=database_url())
 
 
 def layout(run_id: str | None = None, **_query):

@@ -42,8 +42,7 @@ from core.storage.uploads import (
     max_upload_bytes,
 )
 from pages._access import current_actor, requires
-from pages._context import database_url, run_page
-from pages.run import submit_settings
+from pages._context import database_url, run_page, submit_settings
 from workers import guarded
 
 dash.register_page(__name__, path_template="/import/<run_id>", name="SEM import",

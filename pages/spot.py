@@ -59,10 +59,9 @@ from core.results.metrics import CV, GALVANOSTATIC, IRM, IRM_MAPS, METRICS
 from core.results.movie_analysis import CE_IRM, CE_IRM_MAPS
 from core.results.spot_detail import SpotDetail, analysis_versions, spot_detail
 from pages._access import current_actor, requires
-from pages._context import data_dir, database_url
+from pages._context import data_dir, database_url, submit_settings
 from pages._spot_review import exclusion_banner, review_panel
 from pages._spot_sem import create_spot_sem_section
-from pages.run import submit_settings
 from workers import guarded
 
 dash.register_page(__name__, path_template="/spot/<spot_id>", name="Spot",
