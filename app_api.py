@@ -16,9 +16,7 @@ token's actor and audit the outcome. Errors are JSON ``{"error": ..., "detail": 
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
+from flask import Blueprint, Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from api_openapi import DEFAULT_PAGE, MAX_PAGE, OPENAPI
@@ -30,9 +28,9 @@ from core.grid import GridError, grid_from_mapping
 from core.results.metrics import METRICS
 from core.results.runs import RunFilter, RunRow, list_runs, live_progress, run_header
 from core.results.spot_table import REVIEW_COLUMNS, SPOT_COLUMNS, spot_table
-from core.settings import Settings
 from core.storage.ledger import InstrumentBusy, Ledger, UnknownRun
 from core.storage.states import RunState
+from pages._context import database_url, submit_settings
 from workers import guarded
 from workers.instrument_config import DEFAULT_INSTRUMENT, InstrumentConfigError
 from workers.submit import DispatchError, RunStateError
@@ -87,7 +85,7 @@ def register_api(server: Flask) -> None:
 # --- authentication ---------------------------------------------------------------------------
 def _authenticate() -> None:
     """Turn the bearer token into ``g.meniscus_actor``; refuse (401, audited) without one."""
-    url = current_app.config["MENISCUS_DATABASE_URL"]
+    url = database_url()
     ip = request.remote_addr or ""
     action = f"api {request.method} {request.path}"[:64]
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
@@ -118,13 +116,14 @@ def _list_runs() -> Response:
                          f"state {state!r} is not one of {', '.join(sorted(states))}")
     limit = _int_argument("limit", DEFAULT_PAGE, 1, MAX_PAGE)
     offset = _int_argument("offset", 0, 0, None)
-    runs = list_runs(_url(), RunFilter(states=(state,) if state else (), limit=offset + limit))
+    runs = list_runs(database_url(),
+                     RunFilter(states=(state,) if state else (), limit=offset + limit))
     return jsonify({"runs": [_run_json(run) for run in runs[offset:]], "limit": limit,
                     "offset": offset})
 
 
 def _run(run_id: int) -> Response:
-    url = _url()
+    url = database_url()
     run = run_header(url, run_id)
     summary = Ledger(url).run_summary(run_id)
     progress = live_progress(url, [run_id]).get(run_id) if run.is_live else None
@@ -133,7 +132,7 @@ def _run(run_id: int) -> Response:
 
 
 def _spots(run_id: int) -> Response:
-    rows = spot_table(_url(), run_id)
+    rows = spot_table(database_url(), run_id)
     return jsonify({"run_id": run_id, "columns": [*SPOT_COLUMNS, *METRICS, *REVIEW_COLUMNS],
                     "spots": rows})
 
@@ -145,7 +144,7 @@ def _openapi() -> Response:
 # --- changing ---------------------------------------------------------------------------------
 def _launch() -> tuple[Response, int, dict]:
     # role first: a viewer is refused (and audited) whatever the body holds
-    authorize(_url(), _actor(), Permission.LAUNCH, action="launch", target=request.path)
+    authorize(database_url(), _actor(), Permission.LAUNCH, action="launch", target=request.path)
     body = _json_body(LAUNCH_KEYS)
     if "grid" not in body:
         raise BadRequest(400, "bad request", "the body needs a 'grid' mapping")
@@ -159,7 +158,7 @@ def _launch() -> tuple[Response, int, dict]:
         raise BadRequest(400, "bad request", f"speed {speed!r} is not a number above 0")
     if name is not None and not isinstance(name, str):
         raise BadRequest(400, "bad request", f"name {name!r} is not text")
-    submission = guarded.launch(_actor(), grid, settings=_settings(), instrument=instrument,
+    submission = guarded.launch(_actor(), grid, settings=submit_settings(), instrument=instrument,
                                 speed=float(speed), name=name)
     location = f"{PREFIX}/runs/{submission.run_id}"
     return (jsonify({"run_id": submission.run_id, "spot_count": submission.spot_count,
@@ -173,21 +172,11 @@ def _abort(run_id: int) -> Response:
     if not isinstance(now, bool):
         raise BadRequest(400, "bad request", f"now {now!r} is not true or false")
     state = guarded.control(_actor(), run_id, "abort_now" if now else "abort_after",
-                            settings=_settings())
+                            settings=submit_settings())
     return jsonify({"run_id": run_id, "state": state})
 
 
 # --- helpers ----------------------------------------------------------------------------------
-def _url() -> str:
-    return current_app.config["MENISCUS_DATABASE_URL"]
-
-
-def _settings() -> Settings:
-    """Settings for the workers that point at this app's database and data folder."""
-    return Settings(data_dir=Path(current_app.config["MENISCUS_DATA_DIR"]),
-                    database_url=_url())
-
-
 def _json_body(allowed: frozenset[str], *, optional: bool = False) -> dict:
     """The request's JSON object; 415 when it is not JSON, 400 for other keys or shapes."""
     if optional and not request.get_data(cache=True):

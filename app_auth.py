@@ -52,6 +52,7 @@ from core.auth.sessions import COOKIE_NAME, create_session, resolve_session, rev
 from core.auth.users import LoginFailed, LoginThrottled, authenticate, create_first_admin
 from core.settings import Settings
 from pages._access import PERMISSION_ATTRIBUTE
+from pages._context import database_url
 
 #: paths anyone may open (exact), and path prefixes that are public or authenticate themselves
 PUBLIC_PATHS = frozenset({"/login", "/logout", "/_favicon.ico"})
@@ -120,7 +121,7 @@ def gate() -> Response | None:
     if _is_public():
         return None
     path = request.path
-    url = _database_url()
+    url = database_url()
     actor = resolve_session(url, request.cookies.get(COOKIE_NAME), ip=_client_ip(),
                             lifetime_h=current_app.config["MENISCUS_SESSION_HOURS"])
     g.meniscus_actor = actor
@@ -226,7 +227,7 @@ def _is_dash_router(output: str, function) -> bool:
 def login() -> Response | str:
     """GET: the login form. POST: check it, start a session and go to ``next``."""
     next_path = safe_next(request.values.get("next"))
-    url = _database_url()
+    url = database_url()
     if request.method == "GET":
         if _current_session_actor(url) is not None:
             return redirect(next_path)
@@ -256,7 +257,7 @@ def logout() -> Response | str:
     """GET: a confirmation form. POST (with the form's CSRF token): end the session."""
     if request.method == "GET" or not _csrf_ok():
         return _page(_LOGOUT_BODY, "Log out", csrf_token=csrf_token())
-    url = _database_url()
+    url = database_url()
     actor = _current_session_actor(url)
     if revoke_session(url, request.cookies.get(COOKIE_NAME)) and actor is not None:
         record_event(url, actor, "logout", ALLOWED, target=f"user {actor.name}")
@@ -422,10 +423,6 @@ def _same_origin() -> bool:
 
 def _client_ip() -> str:
     return request.remote_addr or ""
-
-
-def _database_url() -> str:
-    return current_app.config["MENISCUS_DATABASE_URL"]
 
 
 # --- secrets on disk -----------------------------------------------------------------------

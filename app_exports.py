@@ -17,7 +17,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from flask import Flask, Response, abort, current_app, g, request
+from flask import Flask, Response, abort, g, request
 from werkzeug.wsgi import wrap_file
 
 from components.report import create_report, report_data
@@ -25,6 +25,7 @@ from core.auth.guard import NotAuthenticated, PermissionDenied, authorize
 from core.auth.roles import Permission
 from core.export import export_hdf5
 from core.storage.ledger import Ledger, UnknownRun
+from pages._context import data_dir, database_url
 
 #: folder under the data folder that holds bundles while they are written
 EXPORT_FOLDER = "exports"
@@ -42,12 +43,12 @@ def run_bundle(run_id: int) -> Response:
     movies = request.args.get("movies", "1")
     if movies not in ("0", "1"):
         abort(400, description=f"movies={movies!r}: expected 0 or 1")
-    root = Path(current_app.config["MENISCUS_DATA_DIR"]) / EXPORT_FOLDER
+    root = data_dir() / EXPORT_FOLDER
     root.mkdir(parents=True, exist_ok=True)
     folder = Path(tempfile.mkdtemp(prefix=f"run_{run_id}_", dir=root))
     try:
         path = export_hdf5(url, run_id, folder / f"run_{run_id}.h5",
-                           data_dir=current_app.config["MENISCUS_DATA_DIR"],
+                           data_dir=data_dir(),
                            include_movies=movies == "1")
         handle = path.open("rb")
     finally:
@@ -73,7 +74,7 @@ def run_report(run_id: int) -> Response:
 
 def _checked_run(run_id: int, action: str) -> str:
     """The database URL, once the user may view and run ``run_id`` exists (else 401/403/404)."""
-    url = current_app.config["MENISCUS_DATABASE_URL"]
+    url = database_url()
     try:
         authorize(url, getattr(g, "meniscus_actor", None), Permission.VIEW, action=action,
                   target=f"run {run_id}", run_id=run_id, ip=request.remote_addr or "")

@@ -9,16 +9,15 @@ the movie. A committed spot file never changes (the ledger holds its SHA-256), s
 carry an ETag from that checksum and may be cached by the browser; encoded frames are also
 kept in a small in-process cache so scrubbing back and forth costs nothing.
 
-The database URL and data folder come from the Flask config (``MENISCUS_DATABASE_URL``,
-``MENISCUS_DATA_DIR``), set by :func:`app.create_app`.
+The database URL and data folder come from the Flask config through
+:mod:`pages._context`, set by :func:`app.create_app`.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
-from pathlib import Path
 
-from flask import Flask, Response, abort, current_app, request
+from flask import Flask, Response, abort, request
 from sqlalchemy import select
 
 from core.errors import SemImageFileError
@@ -29,6 +28,7 @@ from core.results.spot_table import spot_table_csv
 from core.storage.db import session_scope
 from core.storage.ledger import UnknownRun
 from core.storage.models import Measurement
+from pages._context import data_dir, database_url
 
 #: how long a browser may reuse a frame without asking again, s
 FRAME_MAX_AGE_S = 24 * 3600
@@ -46,11 +46,11 @@ def frame(spot_id: int, index: int) -> Response:
     view = request.args.get("view", "raw")
     if view not in VIEWS:
         abort(400, description=f"view {view!r} is not one of {', '.join(VIEWS)}")
-    found = _measurement(current_app.config["MENISCUS_DATABASE_URL"], spot_id)
+    found = _measurement(database_url(), spot_id)
     if found is None:
         abort(404, description=f"spot {spot_id} has no measurement")
     relative_path, sha256 = found
-    path = Path(current_app.config["MENISCUS_DATA_DIR"]) / relative_path
+    path = data_dir() / relative_path
     try:
         png = _cached_png(str(path), sha256, index, view)
     except FrameError as error:
@@ -65,7 +65,7 @@ def frame(spot_id: int, index: int) -> Response:
 def spots_csv(run_id: int) -> Response:
     """Every spot of a run with its metrics, as a CSV download."""
     try:
-        text = spot_table_csv(current_app.config["MENISCUS_DATABASE_URL"], run_id)
+        text = spot_table_csv(database_url(), run_id)
     except UnknownRun as error:
         abort(404, description=str(error))
     return Response(text, mimetype="text/csv", headers={
@@ -78,10 +78,10 @@ def sem_image(image_id: int) -> Response:
     SHA-256 is in the ledger and never changes."""
     try:
         relative_path, sha256, _spot_id = sem_image_file(
-            current_app.config["MENISCUS_DATABASE_URL"], image_id)
+            database_url(), image_id)
     except SemImportError as error:
         abort(404, description=str(error))
-    path = Path(current_app.config["MENISCUS_DATA_DIR"]) / relative_path
+    path = data_dir() / relative_path
     try:
         png = _cached_sem_png(str(path), sha256)
     except SemImageFileError as error:
